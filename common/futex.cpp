@@ -19,7 +19,8 @@ FutexWaitResult futex_wait(const std::uint32_t* word, std::uint32_t expected,
   switch (errno) {
     case EAGAIN: return FutexWaitResult::ValueChanged;
     case ETIMEDOUT: return FutexWaitResult::TimedOut;
-    default: return FutexWaitResult::Interrupted;
+    case EINTR: return FutexWaitResult::Interrupted;
+    default: return FutexWaitResult::Failed;
   }
 }
 

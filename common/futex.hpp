@@ -24,6 +24,7 @@ enum class FutexWaitResult {
   ValueChanged,   ///< EAGAIN: the word already differed from `expected`
   TimedOut,       ///< ETIMEDOUT
   Interrupted,    ///< EINTR: a signal arrived
+  Failed,         ///< EFAULT or EINVAL: the word is not a mapped, aligned futex word
 };
 
 /// Sleeps while `*word == expected`, at most `timeout` (relative, CLOCK_MONOTONIC).

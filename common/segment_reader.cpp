@@ -213,7 +213,9 @@ WaitOutcome SegmentReader::wait_for_publish(std::uint32_t& seen, std::chrono::na
     if (writer_status() != WriterStatus::Alive) return WaitOutcome::WriterGone;
     const auto remaining = deadline - std::chrono::steady_clock::now();
     if (remaining <= std::chrono::nanoseconds::zero()) return WaitOutcome::TimedOut;
-    (void)futex_wait(word, seen, std::min<std::chrono::nanoseconds>(remaining, strategy.max_sleep));
+    if (futex_wait(word, seen, std::min<std::chrono::nanoseconds>(remaining, strategy.max_sleep)) ==
+        FutexWaitResult::Interrupted)
+      return WaitOutcome::Interrupted;
   }
 }
 

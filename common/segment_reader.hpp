@@ -48,6 +48,7 @@ enum class WaitOutcome {
   Published,       ///< the futex word moved: read the journal
   TimedOut,        ///< nothing published within the timeout; the writer is alive
   WriterGone,      ///< see writer_status(): detach and attach again
+  Interrupted,     ///< a signal arrived while sleeping: the caller checks its own flags
 };
 
 [[nodiscard]] const char* to_string(WriterStatus status) noexcept;
@@ -79,7 +80,8 @@ class SegmentReader {
   [[nodiscard]] WriterStatus writer_status() const noexcept;
 
   /// Returns Published as soon as the futex word differs from `seen` (and updates `seen`),
-  /// TimedOut after `timeout`, or WriterGone as soon as the writer is found gone.
+  /// TimedOut after `timeout`, WriterGone as soon as the writer is found gone, or Interrupted
+  /// when a signal handler ran during the sleep.
   [[nodiscard]] WaitOutcome wait_for_publish(std::uint32_t& seen, std::chrono::nanoseconds timeout,
                                              const WaitStrategy& strategy = {}) const noexcept;
 

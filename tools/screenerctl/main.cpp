@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// screenerctl: the operator's view of a running screener. It reads the segment directly; no
+// RPC, no daemon involvement.
+
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include "tools/screenerctl/commands.hpp"
+
+namespace {
+constexpr std::string_view kUsage =
+    "usage: screenerctl COMMAND [ARGS]\n"
+    "commands:\n"
+    "  layout [--config FILE] [--symbols N] [--intervals 1m,5m,...] [--depth N] [--journal N]\n"
+    "         byte size and offset of every segment region for a configuration\n"
+    "  header [--segment NAME]\n"
+    "         identity, state and counters of a live segment\n";
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
+    std::fputs(kUsage.data(), argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string_view command = argv[1];
+  const std::vector<std::string_view> args(argv + 2, argv + argc);
+  if (command == "layout") return screener::ctl::run_layout(args);
+  if (command == "header") return screener::ctl::run_header(args);
+  std::fprintf(stderr, "screenerctl: unknown command '%.*s'\n%s", static_cast<int>(command.size()), command.data(),
+               kUsage.data());
+  return 2;
+}
