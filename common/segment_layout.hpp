@@ -30,7 +30,7 @@ inline constexpr std::size_t kLineSpan = 128;  // two cache lines: adjacent-line
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kHeaderSize = kPageSize;
 inline constexpr std::size_t kMaxIntervals = 16;
-inline constexpr std::size_t kSymbolNameCapacity = 24;
+inline constexpr std::size_t kSymbolNameCapacity = 32;  // bytes of UTF-8: Binance symbols may be non-ASCII
 inline constexpr std::size_t kAssetNameCapacity = 16;
 
 enum class SegmentState : std::uint32_t { Init = 0, Ready = 1, Shutdown = 2 };
@@ -119,7 +119,7 @@ enum class TradingStatus : std::uint32_t {
   CancelOnly, Delisted,
 };
 
-/// One symbol's metadata. NUL-padded names; no padding bytes anywhere.
+/// One symbol's metadata. Names are UTF-8 byte strings, NUL-padded; no padding bytes anywhere.
 struct SymbolInfo {
   std::array<char, kSymbolNameCapacity> symbol;
   std::array<char, kAssetNameCapacity> base_asset;
@@ -130,7 +130,7 @@ struct SymbolInfo {
   double step_size;
   std::uint64_t generation;        ///< bumped when the slot is given to another symbol
 };
-static_assert(sizeof(SymbolInfo) == 24 + 16 + 16 + 4 + 4 + 8 + 8 + 8, "no padding");
+static_assert(sizeof(SymbolInfo) == 32 + 16 + 16 + 4 + 4 + 8 + 8 + 8, "no padding");
 
 /// 24 h rolling statistics of one symbol.
 struct Ticker {
