@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev          # Asio and Beast for the network edges (Debian 12 defaults to 1.74)
   libspdlog-dev libfmt-dev libsimdjson-dev libtomlplusplus-dev
-  libssl-dev libsystemd-dev
+  libssl-dev libsystemd-dev zlib1g-dev   # zlib reads the gzip-compressed kline CSVs
   catch2                    # v2, the unit-test framework
   libbenchmark-dev          # Google Benchmark for bench/
   systemd                   # systemd-analyze, to verify the unit files in the tests
