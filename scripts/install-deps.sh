@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev          # Google Benchmark for bench/
   systemd                   # systemd-analyze, to verify the unit files in the tests
   util-linux                # unshare, for the small-/dev/shm test
+  openssl                   # makes the throw-away CA and certificates of the TLS tests
 )
 
 missing=()
