@@ -87,6 +87,12 @@ std::expected<SegmentReader, SegmentError> SegmentReader::open(const ReaderOptio
   // Geometry and regions are only copied into the view once the header is known to be valid.
   reader.view_ = SegmentView(static_cast<const std::byte*>(base));
 
+  // The writer sizes and reserves the object before it writes the header (READY last), so a
+  // zero magic with state INIT is a segment still being initialised, or one whose writer died
+  // doing so: retryable, not foreign.
+  if (header->magic == 0 && load_acquire(&header->state) == static_cast<std::uint32_t>(SegmentState::Init))
+    return fail(SegmentErrc::NotReady,
+                fmt::format("segment {} is still being initialised (header not written yet)", path));
   if (header->magic != kSegmentMagic)
     return fail(SegmentErrc::BadMagic, fmt::format("segment {} is not a screener segment: magic segment={:#018x} "
                                                    "reader={:#018x}",
@@ -193,23 +199,21 @@ WriterStatus SegmentReader::writer_status() const noexcept {
 WaitOutcome SegmentReader::wait_for_publish(std::uint32_t& seen, std::chrono::nanoseconds timeout,
                                             const WaitStrategy& strategy) const noexcept {
   const std::uint32_t* word = &view_.header()->futex_word;
+  // A shutdown also bumps the word; report it as such rather than as data, however it is noticed.
+  auto moved_to = [&](std::uint32_t now) {
+    seen = now;
+    const auto state = static_cast<SegmentState>(load_acquire(&view_.header()->state));
+    return state == SegmentState::Shutdown ? WaitOutcome::WriterGone : WaitOutcome::Published;
+  };
   for (std::uint32_t spin = 0; spin < strategy.spin_iterations; ++spin) {
-    if (const std::uint32_t now = load_acquire(word); now != seen) {
-      seen = now;
-      return WaitOutcome::Published;
-    }
+    if (const std::uint32_t now = load_acquire(word); now != seen) return moved_to(now);
     cpu_relax();
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // Bounded: each pass sleeps at least until the word moves, a signal lands or max_sleep ends,
   // and the loop ends at the deadline.
   for (;;) {
-    if (const std::uint32_t now = load_acquire(word); now != seen) {
-      seen = now;
-      // A shutdown also bumps the word; report it as such rather than as data.
-      const auto state = static_cast<SegmentState>(load_acquire(&view_.header()->state));
-      return state == SegmentState::Shutdown ? WaitOutcome::WriterGone : WaitOutcome::Published;
-    }
+    if (const std::uint32_t now = load_acquire(word); now != seen) return moved_to(now);
     if (writer_status() != WriterStatus::Alive) return WaitOutcome::WriterGone;
     const auto remaining = deadline - std::chrono::steady_clock::now();
     if (remaining <= std::chrono::nanoseconds::zero()) return WaitOutcome::TimedOut;

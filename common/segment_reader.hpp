@@ -6,8 +6,9 @@
 // Attach checks, in order: the object exists and is readable -> size >= header -> magic ->
 // state READY (acquire) -> layout version -> layout hash -> the region table matches the
 // geometry -> the file is as large as the header says. Each refusal prints both values.
-// NotFound / NotReady / Shutdown / TooSmall are retryable (the writer may be starting);
-// attach() retries them until a deadline, never forever.
+// NotFound / NotReady / Shutdown / TooSmall are retryable (the writer may be starting; a sized
+// object whose magic is still 0 and state INIT is NotReady, not BadMagic); attach() retries
+// them until a deadline, never forever.
 //
 // While attached, a reader sleeps on the futex word with a timeout and, on every wake-up and
 // timeout, checks that its writer is still there: state SHUTDOWN, st_nlink == 0 (the name now
