@@ -188,8 +188,9 @@ inline UpsertResult ring_upsert_closed(const MutableSegmentView& view, std::uint
     if ((s0 & 1U) != 0) continue;
     const std::uint64_t head = load_acquire(&control->head);
     const std::uint64_t count = std::min<std::uint64_t>({head, capacity, out.size()});
-    for (std::uint64_t i = 0; i < count; ++i)
-      out[i] = ring_detail::load_slot(view, ring, (head - count + i) % capacity);
+    // One division per copy, not per bar: the slot index wraps with a compare.
+    for (std::uint64_t i = 0, slot = (head - count) % capacity; i < count; ++i, slot = slot + 1 == capacity ? 0 : slot + 1)
+      out[i] = ring_detail::load_slot(view, ring, slot);
     if (load_relaxed(&control->closed_seq) == s0) return static_cast<std::size_t>(count);
   }
   return std::nullopt;
@@ -207,7 +208,9 @@ inline UpsertResult ring_upsert_closed(const MutableSegmentView& view, std::uint
     if ((s0 & 1U) != 0) continue;
     const std::uint64_t head = load_acquire(&control->head);
     const std::uint64_t count = std::min<std::uint64_t>({head, capacity, out.size()});
-    for (std::uint64_t i = 0; i < count; ++i) out[i] = load_acquire(values + (head - count + i) % capacity);
+    // One division per copy, not per value: the slot index wraps with a compare.
+    for (std::uint64_t i = 0, slot = (head - count) % capacity; i < count; ++i, slot = slot + 1 == capacity ? 0 : slot + 1)
+      out[i] = load_acquire(values + slot);
     if (load_relaxed(&control->closed_seq) == s0) return static_cast<std::size_t>(count);
   }
   return std::nullopt;
