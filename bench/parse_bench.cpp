@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
   Reporter reporter(options.json, "parse_bench");
   reporter.info("build", SCREENER_BUILD_TYPE);
-  reporter.info("simdjson", fmt::format("{} (stage 1: {}, on-demand front end compiled for: {})", SIMDJSON_VERSION,
+  reporter.info("simdjson", fmt::format("{} (stage 1: {}, on-demand front end compiled for: {})", SIMDJSON_STRINGIFY(SIMDJSON_VERSION),
                                         simdjson::get_active_implementation()->name(),
                                         simdjson::builtin_implementation()->name()));
   if (options.pin) pin_to_current_cpu(reporter);
