@@ -8,11 +8,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/interval.hpp"
@@ -66,7 +68,66 @@ class ExchangeModel {
 
   /// GET /api/v3/exchangeInfo, /api/v3/klines, /api/v3/ticker/24hr with their query strings
   /// (already split: target path and raw query). Unknown paths: 404 with a Binance error body.
+  /// Also /api/v3/ping and /api/v3/time (weight 1), which clients call before anything else.
   [[nodiscard]] virtual RestAnswer rest(std::string_view path, std::string_view query) const = 0;
+
+  /// The REQUEST_WEIGHT limit per minute that exchangeInfo advertises; the server enforces it.
+  [[nodiscard]] virtual int request_weight_limit() const = 0;
+  /// The interval of the source's bars, from which every served interval is aggregated
+  /// (the interval of the kline streams seen, for a capture).
+  [[nodiscard]] virtual Interval base_interval() const = 0;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Building a model
+
+/// A deterministic random market: `symbols` symbols SYN000USDT, SYN001USDT, … at 1m.
+struct SyntheticSource {
+  std::uint64_t seed = 1;
+  std::size_t symbols = 20;
+  std::int64_t start_ms = 1'704'067'200'000;      ///< open of the first live bar (2024-01-01); floored to 1m
+  std::size_t history_bars = 1500;                ///< bars before start_ms, served over REST only
+  std::optional<std::size_t> live_bars;           ///< bars from start_ms on; nothing: endless
+};
+
+/// Kline CSV files (common/kline_csv.hpp): the 7-column multi-symbol file or 12-column archive files.
+struct CsvSource {
+  std::vector<std::string> files;
+  std::optional<std::string> symbol;              ///< 12-column files: override the file-name symbol
+  std::optional<Interval> interval;               ///< override interval detection
+};
+
+/// A recorded capture, replayed verbatim with its original timing: JSONL lines
+/// {"recv_ns":…,"conn":…,"frame":"…"} (screenerd --record) or cryptofeed's `<epoch_s>: <frame>`.
+struct CaptureSource {
+  std::string file;
+};
+
+/// Live streaming starts after this many base bars of history (a timeline position) …
+struct LiveFromBars {
+  std::size_t history_bars;
+};
+/// … or at the first base bar opening at or after this time.
+struct LiveFromTime {
+  std::int64_t time_ms;
+};
+
+struct ModelOptions {
+  std::variant<SyntheticSource, CsvSource, CaptureSource> source = SyntheticSource{};
+  /// Kline intervals streamed (REST serves any interval the base bars can build). Empty: those of
+  /// 1m 5m 15m 1h 4h 1d that the base interval can build.
+  std::vector<Interval> intervals;
+  /// Nothing: synthetic starts at start_ms; CSV keeps min(1440, half the bars) as history.
+  /// Ignored for captures.
+  std::optional<std::variant<LiveFromBars, LiveFromTime>> live_from;
+  /// Forming (x=false) updates per base bar. 0: one per 2 s of market time (1 for 1s bars).
+  std::uint32_t updates_per_bar = 0;
+  /// The REQUEST_WEIGHT per minute advertised in exchangeInfo.
+  int weight_limit = 6000;
+};
+
+/// Builds the model, loading files as needed. Errors name the file or option and the value.
+[[nodiscard]] std::expected<std::unique_ptr<ExchangeModel>, std::string> make_exchange_model(
+    const ModelOptions& options);
 
 }  // namespace screener::replay
