@@ -59,6 +59,57 @@ MarketConfig read_market(TableReader table) {
   return market;
 }
 
+ExchangeConfig read_exchange(TableReader table) {
+  ExchangeConfig exchange;
+  exchange.ws_url = table.string("ws_url", exchange.ws_url);
+  exchange.rest_url = table.string("rest_url", exchange.rest_url);
+  exchange.ca_file = table.string("ca_file", exchange.ca_file);
+  auto require_scheme = [&](std::string_view key, const std::string& url, std::string_view scheme) {
+    if (!url.starts_with(fmt::format("{}://", scheme)) && !url.starts_with(fmt::format("{}s://", scheme)))
+      table.fail(key, fmt::format("expected a {}:// or {}s:// URL, got '{}'", scheme, scheme, url));
+  };
+  require_scheme("ws_url", exchange.ws_url, "ws");
+  require_scheme("rest_url", exchange.rest_url, "http");
+  table.reject_unknown_keys();
+  return exchange;
+}
+
+UniverseConfig read_universe(TableReader table) {
+  UniverseConfig universe;
+  universe.symbols = table.strings("symbols", {});
+  for (const auto& symbol : universe.symbols) {
+    if (symbol.empty() || symbol.size() > shm::kSymbolNameCapacity)
+      table.fail("symbols", fmt::format("symbol '{}' must be 1 to {} bytes", symbol, shm::kSymbolNameCapacity));
+  }
+  universe.quote_asset = table.string("quote_asset", universe.quote_asset);
+  universe.top_n = static_cast<std::uint32_t>(table.integer("top_n", universe.top_n, 1, shm::kMaxSymbolsLimit));
+  universe.refresh = std::chrono::seconds(table.integer("refresh_seconds", universe.refresh.count(), 10, 86'400));
+  table.reject_unknown_keys();
+  return universe;
+}
+
+IngestConfig read_ingest(TableReader table) {
+  IngestConfig ingest;
+  ingest.streams_per_connection = static_cast<std::uint32_t>(
+      table.integer("streams_per_connection", ingest.streams_per_connection, 1, 1024));
+  ingest.watchdog = std::chrono::seconds(table.integer("watchdog_seconds", ingest.watchdog.count(), 1, 3600));
+  ingest.rotate_after =
+      std::chrono::seconds(table.integer("rotate_after_seconds", ingest.rotate_after.count(), 10, 86'000));
+  ingest.reconnect_min =
+      std::chrono::milliseconds(table.integer("reconnect_min_ms", ingest.reconnect_min.count(), 10, 60'000));
+  ingest.reconnect_max =
+      std::chrono::milliseconds(table.integer("reconnect_max_ms", ingest.reconnect_max.count(), 100, 600'000));
+  if (ingest.reconnect_max < ingest.reconnect_min)
+    table.fail("reconnect_max_ms", fmt::format("must be at least reconnect_min_ms ({}), got {}",
+                                               ingest.reconnect_min.count(), ingest.reconnect_max.count()));
+  ingest.max_connects_per_5min = static_cast<std::uint32_t>(
+      table.integer("max_connects_per_5min", ingest.max_connects_per_5min, 1, 300));
+  const std::int64_t share_percent = table.integer("rest_weight_percent", 80, 1, 100);
+  ingest.rest_weight_share = static_cast<double>(share_percent) / 100.0;
+  table.reject_unknown_keys();
+  return ingest;
+}
+
 }  // namespace
 
 shm::SegmentGeometry ScreenerConfig::geometry() const {
@@ -80,7 +131,14 @@ ScreenerConfig parse_config(std::string_view text, std::string source) {
   TableReader root(document, "", source);
   config.segment = read_segment(root.table("segment"));
   config.market = read_market(root.table("market"));
+  config.exchange = read_exchange(root.table("exchange"));
+  config.universe = read_universe(root.table("universe"));
+  config.ingest = read_ingest(root.table("ingest"));
   root.reject_unknown_keys();
+  if (!config.universe.symbols.empty() && config.universe.symbols.size() > config.segment.max_symbols)
+    throw ConfigError(source, 1, 1, "universe.symbols",
+                      fmt::format("{} symbols listed but segment.max_symbols is {}", config.universe.symbols.size(),
+                                  config.segment.max_symbols));
   (void)config.geometry();
   return config;
 }

@@ -29,10 +29,37 @@ struct MarketConfig {
   std::uint32_t depth = 1440;                ///< closed bars kept per (symbol, interval)
 };
 
+struct ExchangeConfig {
+  std::string ws_url = "wss://stream.binance.com:9443";   ///< combined streams live under /stream
+  std::string rest_url = "https://api.binance.com";
+  std::string ca_file;                       ///< PEM CA bundle to trust; empty: the system store
+};
+
+/// Which symbols the daemon follows: an explicit list, or the top N of one quote asset.
+struct UniverseConfig {
+  std::vector<std::string> symbols;          ///< explicit list; when empty, quote_asset + top_n
+  std::string quote_asset = "USDT";
+  std::uint32_t top_n = 100;                 ///< by 24 h quote volume, TRADING symbols only
+  std::chrono::seconds refresh{600};         ///< exchangeInfo refresh period
+};
+
+struct IngestConfig {
+  std::uint32_t streams_per_connection = 1024;      ///< Binance allows 1024
+  std::chrono::seconds watchdog{60};                ///< silence that closes a connection
+  std::chrono::seconds rotate_after{23 * 3600};     ///< make-before-break, before Binance's 24 h cut
+  std::chrono::milliseconds reconnect_min{500};
+  std::chrono::milliseconds reconnect_max{60'000};
+  std::uint32_t max_connects_per_5min = 250;        ///< Binance refuses more than 300 per IP
+  double rest_weight_share = 0.8;                   ///< of the exchange's per-minute weight limit
+};
+
 struct ScreenerConfig {
   std::string source;                        ///< file it came from, or "<defaults>"
   SegmentConfig segment;
   MarketConfig market;
+  ExchangeConfig exchange;
+  UniverseConfig universe;
+  IngestConfig ingest;
 
   /// The segment geometry these settings describe (validated).
   [[nodiscard]] shm::SegmentGeometry geometry() const;

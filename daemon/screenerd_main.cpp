@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // screenerd: the ingest process and the segment's only writer.
 //
-// It creates the segment described by the configuration, keeps its heartbeat and publishes
-// what the feeds write into it; on SIGINT or SIGTERM it marks the segment SHUTDOWN, wakes every
-// worker and removes it.
+// It creates the segment described by the configuration, fills it with the exchange's market
+// data (REST backfill, then live WebSocket streams) and publishes every batch to the workers;
+// on SIGINT or SIGTERM it marks the segment SHUTDOWN, wakes every worker and removes it.
 
-#include <signal.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <functional>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -20,22 +22,29 @@
 #include "common/segment_writer.hpp"
 #include "config/config_error.hpp"
 #include "config/screener_config.hpp"
+#include "daemon/app/ingest_service.hpp"
 
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: screenerd [--config FILE]\n"
+    "usage: screenerd [--config FILE] [--record FILE]\n"
     "  --config FILE   configuration (default: /etc/screener/screener.toml if it exists,\n"
-    "                  otherwise built-in defaults)\n";
+    "                  otherwise built-in defaults)\n"
+    "  --record FILE   append every raw WebSocket frame, with its receive time, as JSONL\n";
 
-constexpr long kHeartbeatPeriodNs = 100'000'000;
+struct Arguments {
+  std::string config_path;
+  std::string record_path;
+};
 
-screener::config::ScreenerConfig load(int argc, char** argv) {
-  std::string path;
+Arguments parse_arguments(int argc, char** argv) {
+  Arguments arguments;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--config" && i + 1 < argc) {
-      path = argv[++i];
+      arguments.config_path = argv[++i];
+    } else if (arg == "--record" && i + 1 < argc) {
+      arguments.record_path = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage.data(), stdout);
       std::exit(0);
@@ -44,6 +53,10 @@ screener::config::ScreenerConfig load(int argc, char** argv) {
       std::exit(2);
     }
   }
+  return arguments;
+}
+
+screener::config::ScreenerConfig load(std::string path) {
   if (path.empty() && access("/etc/screener/screener.toml", R_OK) == 0) path = "/etc/screener/screener.toml";
   if (path.empty()) return screener::config::parse_config("", "<defaults>");
   return screener::config::load_config(path);
@@ -52,21 +65,23 @@ screener::config::ScreenerConfig load(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const Arguments arguments = parse_arguments(argc, argv);
   screener::config::ScreenerConfig config;
   try {
-    config = load(argc, argv);
+    config = load(arguments.config_path);
   } catch (const screener::config::ConfigError& error) {
     std::fprintf(stderr, "screenerd: %s\n", error.what());
     return 2;
   }
-
-  // Signals are taken synchronously in the main loop, whose tick is also the heartbeat.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::optional<screener::ingest::Recorder> recorder;
+  if (!arguments.record_path.empty()) {
+    auto opened = screener::ingest::Recorder::open(arguments.record_path);
+    if (!opened) {
+      std::fprintf(stderr, "screenerd: %s\n", opened.error().c_str());
+      return 2;
+    }
+    recorder.emplace(std::move(*opened));
+  }
 
   screener::shm::WriterOptions options;
   options.name = config.segment.name;
@@ -82,18 +97,39 @@ int main(int argc, char** argv) {
                writer->name().file_path, writer->size_bytes(), g.max_symbols, g.interval_count, g.ring_capacity,
                g.journal_capacity, writer->epoch());
 
-  const timespec tick{0, kHeartbeatPeriodNs};
-  for (;;) {
-    const int signal = sigtimedwait(&signals, nullptr, &tick);
-    if (signal == SIGINT || signal == SIGTERM) {
-      spdlog::info("{} received: shutting down", strsignal(signal));
-      break;
-    }
-    if (signal == SIGHUP) spdlog::info("SIGHUP received: nothing to reload yet");
-    writer->heartbeat();
-    writer->publish();
+  boost::asio::io_context io(1);
+  int exit_code = 0;
+  std::unique_ptr<screener::app::IngestService> ingest;
+  try {
+    ingest = std::make_unique<screener::app::IngestService>(io, *writer, config, std::move(recorder));
+  } catch (const std::exception& error) {
+    spdlog::error("{}", error.what());
+    return 2;
   }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void()> wait_for_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
+      if (error) return;
+      if (signal == SIGHUP) {
+        // Reloading traders arrives with the trader table; until then SIGHUP must not kill us.
+        spdlog::info("SIGHUP received: nothing to reload in this version");
+        return wait_for_signal();
+      }
+      spdlog::info("{} received: shutting down", strsignal(signal));
+      ingest->stop();
+      io.stop();
+    });
+  };
+  wait_for_signal();
+  ingest->start([&](const std::string& why) {
+    spdlog::error("{}", why);
+    exit_code = 1;
+    ingest->stop();
+    io.stop();
+  });
+  io.run();
+  ingest.reset();
   writer->shutdown();
   spdlog::info("segment {} removed", writer->name().file_path);
-  return 0;
+  return exit_code;
 }

@@ -15,7 +15,11 @@ constexpr std::string_view kUsage =
     "  layout [--config FILE] [--symbols N] [--intervals 1m,5m,...] [--depth N] [--journal N]\n"
     "         byte size and offset of every segment region for a configuration\n"
     "  header [--segment NAME]\n"
-    "         identity, state and counters of a live segment\n";
+    "         identity, state and counters of a live segment\n"
+    "  symbols [--segment NAME]\n"
+    "         the symbol table as CSV: slot, names, status, filters, complete rings\n"
+    "  klines SYMBOL INTERVAL [--last N] [--segment NAME]\n"
+    "         a ring as CSV, oldest first; the forming bar last, with closed=false\n";
 }
 
 int main(int argc, char** argv) {
@@ -27,6 +31,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string_view> args(argv + 2, argv + argc);
   if (command == "layout") return screener::ctl::run_layout(args);
   if (command == "header") return screener::ctl::run_header(args);
+  if (command == "symbols") return screener::ctl::run_symbols(args);
+  if (command == "klines") return screener::ctl::run_klines(args);
   std::fprintf(stderr, "screenerctl: unknown command '%.*s'\n%s", static_cast<int>(command.size()), command.data(),
                kUsage.data());
   return 2;
