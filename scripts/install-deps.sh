@@ -10,9 +10,6 @@ packages=(
   libspdlog-dev libfmt-dev libsimdjson-dev libtomlplusplus-dev
   libssl-dev libsystemd-dev zlib1g-dev   # zlib reads the gzip-compressed kline CSVs
   catch2                    # v2, the unit-test framework
-  libbenchmark-dev          # Google Benchmark for bench/
-  systemd                   # systemd-analyze, to verify the unit files in the tests
-  util-linux                # unshare, for the small-/dev/shm test
   openssl                   # makes the throw-away CA and certificates of the TLS tests
 )
 

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,7 @@ struct Setup {
   std::string replay_flags;       ///< extra screener-replay flags
   bool tls = false;
   bool trust_ca = true;
+  std::string record_file;        ///< screenerd --record
   int watchdog_seconds = 30;      ///< screenerd's silence limit per connection
 };
 
@@ -150,8 +152,9 @@ watchdog_seconds = {}
                                                             segment.str(), ws, port, http, port,
                                                             setup.tls && setup.trust_ca ? dir.file("ca.pem") : "",
                                                             symbols, setup.watchdog_seconds);
-    daemon.emplace(std::vector<std::string>{SCREENER_BIN_DIR "/screenerd", "--config", dir.file("screener.toml")},
-                   dir.file("daemon.log"));
+    std::vector<std::string> argv{SCREENER_BIN_DIR "/screenerd", "--config", dir.file("screener.toml")};
+    if (!setup.record_file.empty()) argv.insert(argv.end(), {"--record", setup.record_file});
+    daemon.emplace(argv, dir.file("daemon.log"));
   }
 
   /// Waits until every ring holds exactly the source's bars (and, unless a fault may have cut
@@ -335,4 +338,47 @@ TEST_CASE("SilentConnectionIsClosedByTheWatchdogAndItsGapBackfilled", "[e2e]") {
   exchange.start_daemon(setup);
   exchange.expect_exact_rings(false);
   CHECK_THAT(exchange.daemon->log(), Catch::Contains("watchdog: nothing received"));
+}
+
+TEST_CASE("RecordWritesEveryReceivedFrameAsJsonlThatReplayCanPlayBack", "[e2e]") {
+  test::TempDir records;
+  Setup setup{};
+  setup.record_file = records.file("frames.jsonl");
+  Exchange exchange(setup);
+  exchange.start_daemon(setup);
+  exchange.expect_exact_rings();
+  REQUIRE(exchange.daemon->stop() == 0);
+  REQUIRE(exchange.replay->stop().has_value());
+
+  // Every frame the exchange sent is one line: {"recv_ns":N,"conn":N,"frame":"..."}.
+  std::uint64_t sent = 0;
+  std::istringstream replay_log(exchange.replay->log());
+  for (std::string line; std::getline(replay_log, line);) {
+    const auto at = line.find(" frames sent)");
+    if (at == std::string::npos) continue;
+    const auto open = line.rfind('(', at);
+    sent += std::stoull(line.substr(open + 1, at - open - 1));
+  }
+  std::ifstream file(setup.record_file);
+  std::uint64_t lines = 0;
+  std::uint64_t klines = 0;
+  for (std::string line; std::getline(file, line); ++lines) {
+    INFO(line.substr(0, 200));
+    REQUIRE(line.starts_with("{\"recv_ns\":"));
+    REQUIRE(line.find(",\"conn\":") != std::string::npos);
+    REQUIRE(line.find(",\"frame\":\"") != std::string::npos);
+    REQUIRE(line.ends_with("\"}"));
+    if (line.find("@kline_") != std::string::npos) ++klines;
+  }
+  CHECK(sent > 0);
+  CHECK(lines == sent);
+  CHECK(klines > 0);
+
+  // screener-replay accepts the recording as a capture source and serves its symbols.
+  test::ChildProcess playback({SCREENER_BIN_DIR "/screener-replay", "--capture", setup.record_file, "--listen",
+                               "127.0.0.1:0", "--port-file", records.file("port")},
+                              records.file("playback.log"));
+  CHECK(test::eventually([&] { return std::ifstream(records.file("port")).good(); }, 10s));
+  INFO(playback.log());
+  CHECK(playback.running());
 }
