@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common/kline_csv.hpp"
+#include "common/line_reader.hpp"
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -79,60 +80,6 @@ namespace {
 
 constexpr std::int64_t kMicrosecondThreshold = 100'000'000'000'000;  // 1e14: ms epochs stay below until year 5138
 
-/// Reads lines from a plain or gzip file in large blocks; gzread passes plain files through.
-class LineReader {
- public:
-  explicit LineReader(gzFile file) : file_(file) { buffer_.resize(kBlock); }
-  ~LineReader() { gzclose(file_); }
-  LineReader(const LineReader&) = delete;
-  LineReader& operator=(const LineReader&) = delete;
-
-  /// The next line without its "\n" or "\r\n", or nothing at the end; `error` is set on a read error.
-  std::optional<std::string_view> next(std::string& error) {
-    for (;;) {
-      const auto newline = std::find(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_),
-                                     buffer_.begin() + static_cast<std::ptrdiff_t>(end_), '\n');
-      if (newline != buffer_.begin() + static_cast<std::ptrdiff_t>(end_)) {
-        const auto pos = static_cast<std::size_t>(newline - buffer_.begin());
-        std::string_view line(buffer_.data() + begin_, pos - begin_);
-        begin_ = pos + 1;
-        return trim_cr(line);
-      }
-      if (eof_) {
-        if (begin_ == end_) return std::nullopt;
-        std::string_view line(buffer_.data() + begin_, end_ - begin_);
-        begin_ = end_;
-        return trim_cr(line);
-      }
-      // Move the partial line to the front, grow if one line fills the buffer, and read more.
-      std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_),
-                buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
-      end_ -= begin_;
-      begin_ = 0;
-      if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-      const int got = gzread(file_, buffer_.data() + end_, static_cast<unsigned>(buffer_.size() - end_));
-      if (got < 0) {
-        int errnum = 0;
-        error = gzerror(file_, &errnum);
-        return std::nullopt;
-      }
-      if (got == 0) eof_ = true;
-      end_ += static_cast<std::size_t>(got);
-    }
-  }
-
- private:
-  static constexpr std::size_t kBlock = 1U << 20;
-  static std::string_view trim_cr(std::string_view line) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return line;
-  }
-  gzFile file_;
-  std::vector<char> buffer_;
-  std::size_t begin_ = 0;
-  std::size_t end_ = 0;
-  bool eof_ = false;
-};
 
 /// Splits `line` on ',' into at most out.size() fields; returns the field count (more than
 /// out.size() when there are extra fields).
@@ -195,14 +142,11 @@ class FileLoader {
   FileLoader(const std::string& path, const KlineCsvOptions& options) : path_(path), options_(options) {}
 
   std::expected<std::vector<KlineSeries>, std::string> load() {
-    gzFile file = gzopen(path_.c_str(), "rb");
-    if (file == nullptr) return std::unexpected(fmt::format("{}: cannot open the file", path_));
-    gzbuffer(file, 1U << 18);
-    LineReader reader(file);
-    std::string read_error;
+    LineReader reader(path_);
+    if (!reader.ok()) return std::unexpected(fmt::format("{}: cannot open the file", path_));
     std::size_t line_number = 0;
     std::optional<Layout> layout;
-    while (auto line = reader.next(read_error)) {
+    while (auto line = reader.next()) {
       ++line_number;
       if (line->empty()) continue;
       if (!layout) {
@@ -220,7 +164,7 @@ class FileLoader {
                                                : twelve_column_row(*line, line_number);
       if (!ok) return std::unexpected(ok.error());
     }
-    if (!read_error.empty()) return std::unexpected(fmt::format("{}: read error: {}", path_, read_error));
+    if (!reader.error().empty()) return std::unexpected(fmt::format("{}: read error: {}", path_, reader.error()));
     std::erase_if(series_, [](const KlineSeries& s) { return s.empty(); });
     for (KlineSeries& s : series_) s.shrink_to_fit();
     if (auto ok = settle_interval(); !ok) return std::unexpected(ok.error());

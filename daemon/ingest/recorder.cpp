@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/ingest/recorder.hpp"
 
+#include "common/json_escape.hpp"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -8,24 +10,6 @@
 #include <utility>
 
 namespace screener::ingest {
-
-void append_json_escaped(std::string& out, std::string_view text) {
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;  // UTF-8 passes through unchanged
-        }
-    }
-  }
-}
 
 std::expected<Recorder, std::string> Recorder::open(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "ae");

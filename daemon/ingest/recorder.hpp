@@ -34,7 +34,4 @@ class Recorder {
   std::uint64_t frames_ = 0;
 };
 
-/// Appends `text` to `out` as the body of a JSON string (quotes not included).
-void append_json_escaped(std::string& out, std::string_view text);
-
 }  // namespace screener::ingest

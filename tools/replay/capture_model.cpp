@@ -9,7 +9,7 @@
 #include <set>
 #include <unordered_set>
 
-#include "tools/replay/line_reader.hpp"
+#include "common/line_reader.hpp"
 #include "tools/replay/market.hpp"
 #include "tools/replay/text_format.hpp"
 

@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/json_escape.hpp"
+
 namespace screener::replay {
 
 /// Binance's limit of streams on one connection.
@@ -75,7 +77,6 @@ struct ControlError {
 /// {"stream":"<name>","data":<payload>}
 [[nodiscard]] std::string wrap_combined(std::string_view stream, std::string_view payload);
 
-/// `text` as the inside of a JSON string literal.
-[[nodiscard]] std::string json_escape(std::string_view text);
+using screener::json_escape;
 
 }  // namespace screener::replay

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace screener::replay {
+namespace screener {
 
 class LineReader {
  public:
@@ -78,4 +78,4 @@ class LineReader {
   std::string error_;
 };
 
-}  // namespace screener::replay
+}  // namespace screener
