@@ -96,10 +96,10 @@ std::string describe(const shm::Bar& b) {
 }
 
 struct Setup {
-  std::string replay_flags;       ///< extra screener-replay flags
+  std::string replay_flags{};     ///< extra screener-replay flags
   bool tls = false;
   bool trust_ca = true;
-  std::string record_file;        ///< screenerd --record
+  std::string record_file{};      ///< screenerd --record
   int watchdog_seconds = 30;      ///< screenerd's silence limit per connection
 };
 
@@ -139,8 +139,8 @@ journal_capacity = 4096
 intervals = ["1m", "5m", "15m", "1h"]
 depth = 1440
 [exchange]
-ws_url = "{}://localhost:{}"
-rest_url = "{}://localhost:{}"
+ws_url = "{}://127.0.0.1:{}"
+rest_url = "{}://127.0.0.1:{}"
 ca_file = "{}"
 [universe]
 symbols = [{}]
@@ -277,7 +277,7 @@ TEST_CASE("DaemonHoldsExactlyTheSourceBarsInEveryRing", "[e2e]") {
 }
 
 TEST_CASE("DroppedConnectionsAndLostCloseFramesAreBackfilledWithNothingMissingOrDoubled", "[e2e]") {
-  const Setup setup{"--drop-after-frames 400 --skip-closed 6"};
+  const Setup setup{.replay_flags = "--drop-after-frames 400 --skip-closed 6"};
   Exchange exchange(setup);
   exchange.start_daemon(setup);
   // A drop after the market's last frame leaves a connection with nothing to continue its rings.
@@ -288,7 +288,7 @@ TEST_CASE("DroppedConnectionsAndLostCloseFramesAreBackfilledWithNothingMissingOr
 }
 
 TEST_CASE("MalformedFramesAreDroppedAndNeverReachTheSegment", "[e2e]") {
-  const Setup setup{"--malformed-every 50"};
+  const Setup setup{.replay_flags = "--malformed-every 50"};
   Exchange exchange(setup);
   exchange.start_daemon(setup);
   exchange.expect_exact_rings(false, 3'600'000);
@@ -296,7 +296,7 @@ TEST_CASE("MalformedFramesAreDroppedAndNeverReachTheSegment", "[e2e]") {
 }
 
 TEST_CASE("RateLimitAnswersAreHonouredAndTheBackfillStillCompletes", "[e2e]") {
-  const Setup setup{"--rest-429 2"};
+  const Setup setup{.replay_flags = "--rest-429 2"};
   Exchange exchange(setup);
   exchange.start_daemon(setup);
   exchange.expect_exact_rings();
@@ -304,14 +304,14 @@ TEST_CASE("RateLimitAnswersAreHonouredAndTheBackfillStillCompletes", "[e2e]") {
 }
 
 TEST_CASE("TlsWithTheConfiguredCaSucceeds", "[e2e][tls]") {
-  const Setup setup{"", true, true};
+  const Setup setup{.tls = true, .trust_ca = true};
   Exchange exchange(setup);
   exchange.start_daemon(setup);
   exchange.expect_exact_rings();
 }
 
 TEST_CASE("TlsWithoutTrustingTheServersCaFailsWithAClearError", "[e2e][tls]") {
-  const Setup setup{"", true, false};
+  const Setup setup{.tls = true, .trust_ca = false};
   Exchange exchange(setup);
   exchange.start_daemon(setup);
   CHECK(test::eventually([&] { return exchange.daemon->log().find("not trusted") != std::string::npos; }, 15s));
@@ -320,7 +320,7 @@ TEST_CASE("TlsWithoutTrustingTheServersCaFailsWithAClearError", "[e2e][tls]") {
 }
 
 TEST_CASE("ServerShutdownRotatesTheConnectionMakeBeforeBreakWithoutLosingUpdates", "[e2e]") {
-  const Setup setup{"--server-shutdown-after-frames 300"};
+  const Setup setup{.replay_flags = "--server-shutdown-after-frames 300"};
   Exchange exchange(setup);
   exchange.start_daemon(setup);
   exchange.expect_exact_rings(false);
@@ -332,8 +332,7 @@ TEST_CASE("ServerShutdownRotatesTheConnectionMakeBeforeBreakWithoutLosingUpdates
 }
 
 TEST_CASE("SilentConnectionIsClosedByTheWatchdogAndItsGapBackfilled", "[e2e]") {
-  Setup setup{"--stall-after-frames 6000 --stall-ms 6000"};
-  setup.watchdog_seconds = 2;
+  const Setup setup{.replay_flags = "--stall-after-frames 6000 --stall-ms 6000", .watchdog_seconds = 2};
   Exchange exchange(setup);
   exchange.start_daemon(setup);
   exchange.expect_exact_rings(false);
@@ -342,8 +341,7 @@ TEST_CASE("SilentConnectionIsClosedByTheWatchdogAndItsGapBackfilled", "[e2e]") {
 
 TEST_CASE("RecordWritesEveryReceivedFrameAsJsonlThatReplayCanPlayBack", "[e2e]") {
   test::TempDir records;
-  Setup setup{};
-  setup.record_file = records.file("frames.jsonl");
+  const Setup setup{.record_file = records.file("frames.jsonl")};
   Exchange exchange(setup);
   exchange.start_daemon(setup);
   exchange.expect_exact_rings();

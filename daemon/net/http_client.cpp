@@ -34,11 +34,6 @@ std::int64_t header_number(const http::response<http::string_body>& response, st
   return error == std::errc{} ? number : -1;
 }
 
-/// SSL_set_tlsext_host_name without its old-style cast.
-bool set_sni(SSL* ssl, const std::string& host) {
-  return SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str())) == 1;
-}
-
 class Client final : public HttpClient, public std::enable_shared_from_this<Client> {
  public:
   Client(asio::io_context& io, Url base, std::shared_ptr<asio::ssl::context> tls_context, HttpOptions options)
@@ -118,7 +113,7 @@ class Client final : public HttpClient, public std::enable_shared_from_this<Clie
       connected_ = true;
       return send_request();
     }
-    if (!set_sni(tls_->native_handle(), base_.host))
+    if (!set_server_name(tls_->native_handle(), base_.host))
       return fail(fmt::format("TLS: cannot set SNI host name {}", base_.host));
     tls_->set_verify_callback(asio::ssl::host_name_verification(base_.host));
     tls_->async_handshake(asio::ssl::stream_base::client,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/net/tls.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <fmt/format.h>
@@ -26,6 +27,13 @@ std::expected<std::shared_ptr<boost::asio::ssl::context>, std::string> make_clie
     if (error) return std::unexpected(fmt::format("cannot load CA file '{}': {}", settings.ca_file, error.message()));
   }
   return context;
+}
+
+bool set_server_name(ssl_st* ssl, const std::string& host) {
+  boost::system::error_code not_an_address;
+  (void)boost::asio::ip::make_address(host, not_an_address);
+  if (!not_an_address) return true;
+  return SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str())) == 1;
 }
 
 std::string describe_tls_error(const boost::system::error_code& error) {

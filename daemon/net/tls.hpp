@@ -14,6 +14,7 @@ class context;
 namespace boost::system {
 class error_code;
 }
+struct ssl_st;
 
 namespace screener::net {
 
@@ -23,6 +24,10 @@ struct TlsSettings {
 
 [[nodiscard]] std::expected<std::shared_ptr<boost::asio::ssl::context>, std::string> make_client_tls_context(
     const TlsSettings& settings);
+
+/// Names `host` in the handshake (SNI), unless it is an IP literal, which RFC 6066 does not
+/// allow there. False if OpenSSL refuses the name.
+[[nodiscard]] bool set_server_name(ssl_st* ssl, const std::string& host);
 
 /// The error's text, plus what to do when it is a certificate the client does not trust.
 [[nodiscard]] std::string describe_tls_error(const boost::system::error_code& error);

@@ -94,8 +94,7 @@ class Session final : public WsConnection, public std::enable_shared_from_this<S
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       auto& tls = stream_.next_layer();
       // SNI, and the certificate must name the host we asked for.
-      if (SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                   const_cast<char*>(url_.host.c_str())) != 1)
+      if (!set_server_name(tls.native_handle(), url_.host))
         return finish(fmt::format("TLS: cannot set SNI host name {}", url_.host));
       tls.set_verify_callback(asio::ssl::host_name_verification(url_.host));
       tls.async_handshake(asio::ssl::stream_base::client, [self = this->shared_from_this()](beast::error_code tls_error) {
