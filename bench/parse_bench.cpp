@@ -29,12 +29,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bench/bench_stats.hpp"
+#include "bench/kline_frames.hpp"
 #include "common/interval.hpp"
 #include "daemon/feed/frame_parser.hpp"
 
@@ -102,90 +102,7 @@ Options parse_options(int argc, char** argv) {
 }
 
 // ------------------------------------------------------------------------------ generation
-
-/// splitmix64: deterministic, so every run parses the same bytes.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-
- private:
-  std::uint64_t state_;
-};
-
-struct SymbolState {
-  std::string upper;
-  std::string lower;
-  double price;
-  std::int64_t next_trade_id;
-};
-
-std::vector<SymbolState> make_symbols(std::size_t count, Rng& rng) {
-  static constexpr std::array<std::string_view, 5> kQuotes{"USDT", "USDT", "USDT", "BTC", "FDUSD"};
-  std::set<std::string> seen;
-  std::vector<SymbolState> symbols;
-  while (symbols.size() < count) {
-    std::string base;
-    const std::size_t length = 2 + rng.below(5);
-    for (std::size_t i = 0; i < length; ++i) base += static_cast<char>('A' + rng.below(26));
-    const std::string_view quote = kQuotes[rng.below(kQuotes.size())];
-    std::string upper = base + std::string(quote);
-    if (!seen.insert(upper).second) continue;
-    std::string lower = upper;
-    for (char& c : lower)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    // Log-uniform price: BTC-quoted pairs down to ~1e-7, USDT pairs up to ~6e4.
-    const double price = quote == "BTC" ? std::pow(10.0, -7.0 + 5.0 * rng.uniform())
-                                        : std::pow(10.0, -4.0 + 8.8 * rng.uniform());
-    symbols.push_back({std::move(upper), std::move(lower), price, static_cast<std::int64_t>(rng.below(1'000'000'000))});
-  }
-  return symbols;
-}
-
-/// Binance's rendering of prices and quantities: always 8 decimals.
-std::string decimal8(double value) { return fmt::format("{:.8f}", value); }
-
-/// One frame, byte for byte in the layout of the real 2021 capture (with "B":"0").
-std::string make_kline_frame(SymbolState& s, Interval interval, std::int64_t event_time, Rng& rng) {
-  const std::int64_t t = bar_open_time(interval, event_time);
-  const std::int64_t T = bar_close_time(interval, t);
-  const bool empty = rng.below(50) == 0;
-  const bool closed = rng.below(30) == 0;
-  const double step = std::max(s.price * 1e-4, 1e-8);
-  const double open = std::max(s.price, 1e-8);
-  double close = open;
-  double high = open;
-  double low = open;
-  double volume = 0;
-  std::int64_t trades = 0;
-  if (!empty) {
-    close = std::max(open + (rng.uniform() - 0.5) * 20 * step, 1e-8);
-    high = std::max(open, close) + rng.uniform() * 5 * step;
-    low = std::max(std::min(open, close) - rng.uniform() * 5 * step, 1e-8);
-    volume = 1 + rng.uniform() * 100000 / std::sqrt(open);
-    trades = 1 + static_cast<std::int64_t>(rng.below(3000));
-  }
-  s.price = close;
-  const double taker = volume * rng.uniform();
-  const double mid = (high + low) / 2;
-  const std::int64_t first = trades == 0 ? -1 : s.next_trade_id;
-  const std::int64_t last = trades == 0 ? -1 : s.next_trade_id + trades - 1;
-  s.next_trade_id += trades;
-  return fmt::format(
-      R"({{"stream":"{}@kline_{}","data":{{"e":"kline","E":{},"s":"{}","k":{{"t":{},"T":{},"s":"{}","i":"{}",)"
-      R"("f":{},"L":{},"o":"{}","c":"{}","h":"{}","l":"{}","v":"{}","n":{},"x":{},"q":"{}","V":"{}","Q":"{}",)"
-      R"("B":"0"}}}}}})",
-      s.lower, interval_name(interval), event_time, s.upper, t, T, s.upper, interval_name(interval), first, last,
-      decimal8(open), decimal8(close), decimal8(high), decimal8(low), decimal8(volume), trades,
-      closed ? "true" : "false", decimal8(volume * mid), decimal8(taker), decimal8(taker * mid));
-}
+// Symbols, kline frames and the padded Arena: bench/kline_frames.hpp.
 
 std::string make_mini_ticker_array(std::size_t elements, Rng& rng) {
   std::string frame = R"({"stream":"!miniTicker@arr","data":[)";
@@ -204,18 +121,6 @@ std::string make_mini_ticker_array(std::size_t elements, Rng& rng) {
   frame += "]}";
   return frame;
 }
-
-/// Frames laid out back to back in one arena, each followed by kFramePadding spare bytes.
-struct Arena {
-  std::string bytes;
-  std::vector<std::pair<std::size_t, std::size_t>> frames;  // offset, length
-
-  void add(std::string_view frame) {
-    frames.emplace_back(bytes.size(), frame.size());
-    bytes.append(frame);
-    bytes.append(kFramePadding, ' ');
-  }
-};
 
 struct Sink final : FrameHandler {
   std::uint64_t klines = 0;
@@ -269,8 +174,6 @@ int main(int argc, char** argv) {
   if (options.pin) pin_to_current_cpu(reporter);
 
   // ---- generate
-  constexpr std::array<Interval, 6> kBenchIntervals{Interval::m1, Interval::m5, Interval::m15,
-                                                    Interval::h1, Interval::h4, Interval::d1};
   Rng rng(0x5eed'2021'1012ULL);
   std::vector<SymbolState> symbols = make_symbols(options.symbols, rng);
   Arena arena;
@@ -280,14 +183,14 @@ int main(int argc, char** argv) {
   std::size_t total_bytes = 0;
   for (std::size_t i = 0; i < options.frames; ++i) {
     event_time += 1 + static_cast<std::int64_t>(rng.below(40));  // ~2400 streams per 2 s, as live
-    const std::size_t stream = rng.below(symbols.size() * kBenchIntervals.size());
-    owned.push_back(make_kline_frame(symbols[stream / kBenchIntervals.size()],
-                                     kBenchIntervals[stream % kBenchIntervals.size()], event_time, rng));
+    const std::size_t stream = rng.below(symbols.size() * kKlineIntervals.size());
+    owned.push_back(make_kline_frame(symbols[stream / kKlineIntervals.size()],
+                                     kKlineIntervals[stream % kKlineIntervals.size()], event_time, rng));
     arena.add(owned.back());
     total_bytes += owned.back().size();
   }
   reporter.info("frames", fmt::format("{} kline frames, {} symbols x {} intervals, mean {:.0f} bytes; e.g. {}",
-                                      options.frames, symbols.size(), kBenchIntervals.size(),
+                                      options.frames, symbols.size(), kKlineIntervals.size(),
                                       static_cast<double>(total_bytes) / static_cast<double>(options.frames),
                                       owned.front()));
 
