@@ -101,6 +101,7 @@ struct Setup {
   bool trust_ca = true;
   std::string record_file{};      ///< screenerd --record
   int watchdog_seconds = 30;      ///< screenerd's silence limit per connection
+  int refresh_seconds = 0;        ///< screenerd's exchangeInfo refresh ([universe]); 0: its default
 };
 
 class Exchange {
@@ -144,14 +145,18 @@ rest_url = "{}://127.0.0.1:{}"
 ca_file = "{}"
 [universe]
 symbols = [{}]
-[ingest]
+{}[ingest]
 reconnect_min_ms = 50
 reconnect_max_ms = 400
 watchdog_seconds = {}
 )",
                                                             segment.str(), ws, port, http, port,
                                                             setup.tls && setup.trust_ca ? dir.file("ca.pem") : "",
-                                                            symbols, setup.watchdog_seconds);
+                                                            symbols,
+                                                            setup.refresh_seconds > 0
+                                                                ? fmt::format("refresh_seconds = {}\n", setup.refresh_seconds)
+                                                                : std::string(),
+                                                            setup.watchdog_seconds);
     std::vector<std::string> argv{SCREENER_BIN_DIR "/screenerd", "--config", dir.file("screener.toml")};
     if (!setup.record_file.empty()) argv.insert(argv.end(), {"--record", setup.record_file});
     daemon.emplace(argv, dir.file("daemon.log"));
@@ -379,4 +384,60 @@ TEST_CASE("RecordWritesEveryReceivedFrameAsJsonlThatReplayCanPlayBack", "[e2e]")
   CHECK(test::eventually([&] { return std::ifstream(records.file("port")).good(); }, 10s));
   INFO(playback.log());
   CHECK(playback.running());
+}
+
+TEST_CASE("SymbolThatStopsTradingIsRetiredAndFollowedAgainWhenItTrades", "[e2e][universe]") {
+  // The replay's clock starts at the daemon's first subscription, after its first exchangeInfo:
+  // WINUSDT is in BREAK from 2 s to 24 s, which the daemon's refreshes at ~10 s and ~20 s see
+  // (either suffices, so a slow machine has margin), and trading again at its refresh at ~30 s.
+  const Setup setup{.replay_flags = "--status-after-ms WINUSDT:BREAK:2000 --status-after-ms WINUSDT:TRADING:24000",
+                    .refresh_seconds = 10};
+  Exchange exchange(setup);
+  exchange.start_daemon(setup);
+  std::optional<shm::SegmentReader> reader;
+  REQUIRE(test::eventually(
+      [&] {
+        auto attached = shm::SegmentReader::open(shm::ReaderOptions{exchange.segment.str()});
+        if (attached) reader.emplace(std::move(*attached));
+        return reader.has_value();
+      },
+      10s));
+  const shm::SegmentView& view = reader->view();
+  struct Slot {
+    std::uint32_t index = 0;
+    shm::SlotState state = shm::SlotState::Free;
+    shm::TradingStatus status = shm::TradingStatus::Unknown;
+  };
+  const auto slot_of = [&](const std::string& symbol) -> std::optional<Slot> {
+    for (std::uint32_t s = 0; s < view.max_symbols(); ++s) {
+      const auto info = shm::seqlock_read(&view.symbol_slot(s)->info);
+      if (info && std::string_view(info->symbol.data()) == symbol)
+        return Slot{s, static_cast<shm::SlotState>(info->slot_state), static_cast<shm::TradingStatus>(info->trading_status)};
+    }
+    return std::nullopt;
+  };
+  const auto is = [&](const std::string& symbol, shm::SlotState state, shm::TradingStatus status) {
+    const auto slot = slot_of(symbol);
+    return slot && slot->state == state && slot->status == status;
+  };
+  const auto others_active = [&] {
+    for (const auto& symbol : kSymbols)
+      if (symbol != "WINUSDT" && !is(symbol, shm::SlotState::Active, shm::TradingStatus::Trading)) return false;
+    return true;
+  };
+  REQUIRE(test::eventually([&] { return is("WINUSDT", shm::SlotState::Active, shm::TradingStatus::Trading); }, 10s));
+  const std::uint32_t slot = slot_of("WINUSDT")->index;
+
+  const bool retired = test::eventually([&] { return is("WINUSDT", shm::SlotState::Retired, shm::TradingStatus::Break); }, 40s);
+  INFO("--- daemon log (tail):\n" << Exchange::tail(exchange.daemon->log(), 4000) << "\n--- replay log (tail):\n"
+                                   << Exchange::tail(exchange.replay->log(), 2000));
+  REQUIRE(retired);
+  CHECK(slot_of("WINUSDT")->index == slot);
+  CHECK(others_active());
+  CHECK_THAT(exchange.daemon->log(), Catch::Contains("WINUSDT is no longer trading"));
+  CHECK_THAT(exchange.replay->log(), Catch::Contains("status: WINUSDT is now BREAK"));
+
+  CHECK(test::eventually([&] { return is("WINUSDT", shm::SlotState::Active, shm::TradingStatus::Trading); }, 30s));
+  CHECK(slot_of("WINUSDT")->index == slot);   // the same slot, its data kept
+  CHECK(others_active());
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <limits>
@@ -11,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unistd.h>
 
 #include "common/interval.hpp"
@@ -1000,4 +1002,99 @@ TEST_CASE("BadOptionsAreReported", "[replay_model]") {
   options.live_from = LiveFromTime{1'704'067'200'000 + 3 * kMinute + 1};
   auto later = make(options);
   CHECK(later->now_ms() == 1'704'067'200'000 + 4 * kMinute);
+}
+
+TEST_CASE("SymbolNotTradingStreamsNothingUntilItTradesAgainAndLosesNoBar", "[replay_model]") {
+  constexpr std::int64_t kStart = 1'704'067'200'000;
+  auto sut = make(synthetic(5, 3, 30, {Interval::m1, Interval::m5}, kStart));
+  const auto is_halted = [](const StreamFrame& f) {
+    return f.stream.starts_with("syn001usdt@") || f.payload.find("\"SYN001USDT\"") != std::string::npos;
+  };
+  // Closed 1m bars by symbol, from the frames.
+  std::map<std::string, std::vector<std::int64_t>> finals;
+  std::map<std::int64_t, std::string> halted_final_close;  // SYN001's final frames: open -> close text
+  const auto collect = [&](const std::vector<std::pair<std::int64_t, StreamFrame>>& frames) {
+    for (const auto& [at, frame] : frames) {
+      if (!frame.stream.ends_with("@kline_1m")) continue;
+      const Kline k = parse_kline(frame.payload);
+      if (!k.x) continue;
+      finals[k.s].push_back(k.t);
+      if (k.s == "SYN001USDT") halted_final_close[k.t] = k.c;
+    }
+  };
+  const auto before = run_until(*sut, kStart + 2 * kMinute);
+  CHECK(std::any_of(before.begin(), before.end(), [&](const auto& f) { return is_halted(f.second); }));
+  collect(before);
+
+  CHECK_FALSE(sut->set_listing_status("NOPEUSDT", "BREAK"));
+  REQUIRE(sut->set_listing_status("SYN001USDT", "BREAK"));
+  CHECK(sut->listings()[1].status == "BREAK");
+  const auto statuses = [&](const std::string& query) {
+    const RestAnswer answer = sut->rest("/api/v3/exchangeInfo", query);
+    REQUIRE(answer.status == 200);
+    Json json(answer.body);
+    std::vector<std::string> out;
+    simdjson::dom::array list;
+    REQUIRE(member(json.root, "symbols").get(list) == simdjson::SUCCESS);
+    for (simdjson::dom::element s : list) out.push_back(str(s, "symbol") + ":" + str(s, "status"));
+    return out;
+  };
+  CHECK(statuses("symbol=SYN001USDT") == std::vector<std::string>{"SYN001USDT:BREAK"});
+  CHECK(statuses("symbolStatus=BREAK") == std::vector<std::string>{"SYN001USDT:BREAK"});
+  CHECK(statuses("symbolStatus=TRADING") == std::vector<std::string>{"SYN000USDT:TRADING", "SYN002USDT:TRADING"});
+
+  // Halted over three bar closes, the 5m close included: none of its frames, tickers included.
+  const auto during = run_until(*sut, kStart + 5 * kMinute);
+  REQUIRE(!during.empty());
+  CHECK(std::none_of(during.begin(), during.end(), [&](const auto& f) { return is_halted(f.second); }));
+  collect(during);
+
+  REQUIRE(sut->set_listing_status("SYN001USDT", "TRADING"));
+  CHECK(statuses("symbolStatus=BREAK").empty());
+  const auto after = run_until(*sut, kStart + 8 * kMinute);
+  CHECK(std::any_of(after.begin(), after.end(), [&](const auto& f) { return is_halted(f.second); }));
+  collect(after);
+
+  // The others closed every bar exactly once; the halted one all but the three of its halt.
+  std::vector<std::int64_t> every;
+  for (int m = 0; m < 8; ++m) every.push_back(kStart + m * kMinute);
+  CHECK(finals["SYN000USDT"] == every);
+  CHECK(finals["SYN002USDT"] == every);
+  CHECK(finals["SYN001USDT"] == std::vector<std::int64_t>{kStart, kStart + kMinute, kStart + 5 * kMinute,
+                                                         kStart + 6 * kMinute, kStart + 7 * kMinute});
+  // REST kept the halted symbol's bars, the ones closed during the halt among them, and its
+  // streamed finals are the same bars.
+  const auto rest = klines(*sut, fmt::format("symbol=SYN001USDT&interval=1m&startTime={}&limit=8", kStart));
+  REQUIRE(rest.size() == 8);
+  for (std::size_t m = 0; m < rest.size(); ++m) {
+    CHECK(rest[m].t == kStart + static_cast<std::int64_t>(m) * kMinute);
+    if (halted_final_close.contains(rest[m].t)) CHECK(halted_final_close[rest[m].t] == rest[m].c);
+  }
+  // The 5m bar forming after the halt streams what REST serves.
+  std::optional<Kline> last_5m;
+  for (const auto& [at, frame] : after)
+    if (frame.stream == "syn001usdt@kline_5m") last_5m = parse_kline(frame.payload);
+  REQUIRE(last_5m);
+  const auto rest_5m = klines(*sut, "symbol=SYN001USDT&interval=5m&limit=1");
+  REQUIRE(rest_5m.size() == 1);
+  CHECK(last_5m->t == kStart + 5 * kMinute);
+  CHECK(rest_5m[0].t == last_5m->t);
+  CHECK(std::tie(rest_5m[0].o, rest_5m[0].h, rest_5m[0].l, rest_5m[0].c, rest_5m[0].v) ==
+        std::tie(last_5m->o, last_5m->h, last_5m->l, last_5m->c, last_5m->v));
+
+  // A capture leaves out the recorded kline frames of a symbol that is not trading.
+  ScratchDir dir;
+  const std::string frame =
+      R"({\"e\":\"kline\",\"E\":1,\"s\":\"NKNUSDT\",\"k\":{\"t\":0,\"T\":59999,\"s\":\"NKNUSDT\",\"i\":\"1m\",)"
+      R"(\"f\":1,\"L\":2,\"o\":\"1\",\"c\":\"1\",\"h\":\"1\",\"l\":\"1\",\"v\":\"1\",\"n\":1,\"x\":false,)"
+      R"(\"q\":\"1\",\"V\":\"1\",\"Q\":\"1\",\"B\":\"0\"}})";
+  ModelOptions capture;
+  capture.source = CaptureSource{dir.write("capture.jsonl", fmt::format("{{\"recv_ns\":1000000,\"conn\":0,\"frame\":\"{0}\"}}\n"
+                                                                         "{{\"recv_ns\":2000000,\"conn\":0,\"frame\":\"{0}\"}}\n",
+                                                                         frame))};
+  auto replay = make(capture);
+  CHECK(replay->step().size() == 1);
+  REQUIRE(replay->set_listing_status("NKNUSDT", "HALT"));
+  CHECK(replay->step().empty());
+  CHECK_FALSE(replay->next_step_ms().has_value());
 }

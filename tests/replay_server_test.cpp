@@ -46,8 +46,9 @@ std::string lowercase(std::string text) {
   return text;
 }
 
-/// Per step: one 1m kline per symbol (x=true when the step ends the minute), then one
-/// !miniTicker@arr. REST: exchangeInfo (weight 20), klines (2), ping (1).
+/// Per step: one 1m kline per symbol (x=true when the step ends the minute; none for a symbol set
+/// not TRADING), then one !miniTicker@arr. REST: exchangeInfo (weight 20; symbols with their
+/// status), klines (2), ping (1).
 class FakeModel final : public ExchangeModel {
  public:
   explicit FakeModel(FakeMarket market) : market_(std::move(market)) {
@@ -72,7 +73,8 @@ class FakeModel final : public ExchangeModel {
     for (std::size_t i = 0; i < market_.symbols.size(); ++i) {
       const std::string& symbol = market_.symbols[i];
       const double price = 100.0 * static_cast<double>(i + 1) + static_cast<double>(step_ % 7);
-      frames.push_back(StreamFrame{
+      if (listings_[i].status == "TRADING")
+        frames.push_back(StreamFrame{
           lowercase(symbol) + "@kline_1m",
           fmt::format(R"({{"e":"kline","E":{},"s":"{}","k":{{"t":{},"T":{},"s":"{}","i":"1m","f":1,"L":2,)"
                       R"("o":"{:.8f}","c":"{:.8f}","h":"{:.8f}","l":"{:.8f}","v":"1.00000000","n":2,"x":{},)"
@@ -86,14 +88,25 @@ class FakeModel final : public ExchangeModel {
     return frames;
   }
   RestAnswer rest(std::string_view path, std::string_view) const override {
-    if (path == "/api/v3/exchangeInfo")
-      return RestAnswer{200, fmt::format(R"({{"rateLimits":[{{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":{}}}]}})", market_.weight_limit), 20};
+    if (path == "/api/v3/exchangeInfo") {
+      std::vector<std::string> symbols;
+      for (const auto& l : listings_) symbols.push_back(fmt::format(R"({{"symbol":"{}","status":"{}"}})", l.symbol, l.status));
+      return RestAnswer{200, fmt::format(R"({{"rateLimits":[{{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":{}}}],"symbols":[{}]}})", market_.weight_limit, fmt::join(symbols, ",")), 20};
+    }
     if (path == "/api/v3/klines") return RestAnswer{200, "[]", 2};
     if (path == "/api/v3/ping") return RestAnswer{200, "{}", 1};
     return RestAnswer{404, R"({"code":-1000,"msg":"Unknown path."})", 1};
   }
   int request_weight_limit() const override { return market_.weight_limit; }
   screener::Interval base_interval() const override { return screener::Interval::m1; }
+  bool set_listing_status(std::string_view symbol, std::string_view status) override {
+    for (auto& l : listings_)
+      if (l.symbol == symbol) {
+        l.status = std::string(status);
+        return true;
+      }
+    return false;
+  }
 
  private:
   FakeMarket market_;
@@ -683,6 +696,59 @@ TEST_CASE("RestFaultsAnswer418And429WithRetryAfter", "[replay][faults][rest]") {
   CHECK(harness.fault("bogus=1").status == 400);
 }
 
+TEST_CASE("StatusChangeStopsAndResumesASymbolsKlinesAtRunTimeAndOnSchedule", "[replay][faults][status]") {
+  const auto is_btc = [](const std::string& m) { return contains(m, R"("stream":"btcusdt@kline_1m")"); };
+  SECTION("at run time: POST /replay/fault?status=SYMBOL:STATUS") {
+    Harness harness;
+    WsClient client(harness.endpoint(), "/stream?streams=btcusdt@kline_1m/ethusdt@kline_1m");
+    REQUIRE(client.read_until(is_btc, 3s));
+
+    const auto unknown = harness.fault("status=NOPEUSDT:BREAK");
+    CHECK(unknown.status == 400);
+    CHECK(unknown.header("Content-Type") == "application/json");
+    CHECK(unknown.body == R"j({"error":"status: unknown symbol 'NOPEUSDT' (not listed by this market)"})j");
+    CHECK(harness.fault("status=BTCUSDT:BRAEK").status == 400);
+    CHECK(harness.fault("status=BTCUSDT").status == 400);
+    const auto info = [&harness] { return http_request(harness.endpoint(), "GET", "/api/v3/exchangeInfo").body; };
+    CHECK(contains(info(), R"({"symbol":"BTCUSDT","status":"TRADING"})"));   // refused requests changed nothing
+
+    const auto halt = harness.fault("status=BTCUSDT:BREAK");
+    CHECK(halt.status == 200);
+    CHECK(contains(halt.body, R"("status":"BTCUSDT:BREAK")"));
+    CHECK(contains(info(), R"({"symbol":"BTCUSDT","status":"BREAK"})"));
+    // Frames queued before the change may still arrive; after them, ETH only.
+    const auto frames = read_messages(client, 30);
+    CHECK(std::none_of(frames.begin() + 10, frames.end(), is_btc));
+
+    REQUIRE(harness.fault("status=BTCUSDT%3ATRADING").status == 200);
+    CHECK(contains(info(), R"({"symbol":"BTCUSDT","status":"TRADING"})"));
+    CHECK(client.read_until(is_btc, 3s));
+  }
+  SECTION("on schedule, in wall time after the clock starts (--status-after-ms)") {
+    ServerOptions options = test_options();
+    options.status_changes = {{{"BTCUSDT", "HALT"}, 150ms}, {{"BTCUSDT", "TRADING"}, 650ms}};
+    Harness harness(options);
+    WsClient client(harness.endpoint(), "/ws/btcusdt@kline_1m");   // starts the clock
+    // A frame every 20 ms, then a silence of about 500 ms, then frames again.
+    auto last = Clock::now();
+    auto longest = Clock::duration::zero();
+    std::string message;
+    const auto deadline = Clock::now() + 3s;
+    while (Clock::now() < deadline && longest < 400ms) {
+      if (client.read(message, 2s) != WsClient::Read::Message) break;
+      longest = std::max(longest, Clock::now() - last);
+      last = Clock::now();
+    }
+    CHECK(longest >= 400ms);
+    CHECK(client.read_until([](const std::string& m) { return contains(m, R"("s":"BTCUSDT")"); }, 2s));
+
+    ServerOptions unknown = test_options();
+    unknown.status_changes = {{{"NOPEUSDT", "BREAK"}, 1000ms}};
+    ReplayServer server(unknown, std::make_unique<FakeModel>(FakeMarket{}));
+    CHECK_THROWS_WITH(server.start(), Catch::Contains("'NOPEUSDT'"));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // TLS
 
@@ -736,8 +802,10 @@ TEST_CASE("TlsServerIsVerifiedAgainstItsCaAndRefusedWithoutIt", "[replay][tls]")
   const auto status = http_request(trusted, "GET", "/replay/status");
   CHECK(status.status == 200);
   CHECK(contains(status.body, R"("tls":true)"));
+  // Connect to the address but check the certificate's DNS name: a fresh machine may have no
+  // "localhost" in /etc/hosts.
   Endpoint by_name = trusted;
-  by_name.host = "localhost";
+  by_name.verify_name = "localhost";
   CHECK(http_request(by_name, "GET", "/api/v3/ping").status == 200);
 
   Endpoint untrusted = harness.endpoint();

@@ -199,7 +199,9 @@ class CaptureModel final : public RestExchange {
     if (!pending_) return frames;
     now_ = pending_->time_ms;
     while (pending_ && pending_->time_ms <= now_) {
-      frames.push_back(std::move(pending_->frame));
+      // Recorded kline frames of a symbol set not TRADING are left out (and lost: a capture has
+      // no bars to serve over REST). Other recorded frames, tickers included, pass verbatim.
+      if (!halted_kline_stream(pending_->frame.stream)) frames.push_back(std::move(pending_->frame));
       advance();
     }
     return frames;

@@ -66,6 +66,13 @@ class ExchangeModel {
   /// streams (the server sends each connection the ones it subscribed to).
   virtual std::vector<StreamFrame> step() = 0;
 
+  /// Changes a listed symbol's exchange status ("TRADING", "BREAK", "HALT", …) from now on:
+  /// exchangeInfo reports it (and its symbolStatus= filter sees it), and while it is anything
+  /// but "TRADING" the symbol's kline frames are left out of every step, as on the real exchange,
+  /// until it is "TRADING" again. The status text is taken as given (the caller checks the name).
+  /// Returns false, changing nothing, when `symbol` is not listed.
+  virtual bool set_listing_status(std::string_view symbol, std::string_view status) = 0;
+
   /// GET /api/v3/exchangeInfo, /api/v3/klines, /api/v3/ticker/24hr with their query strings
   /// (already split: target path and raw query). Unknown paths: 404 with a Binance error body.
   /// Also /api/v3/ping and /api/v3/time (weight 1), which clients call before anything else.

@@ -150,6 +150,12 @@ std::vector<StreamFrame> MarketModel::step() {
       if (update_offset(j) == offset) forming = make_forming(symbol, st.closed, j, updates_);
     }
     if (!closed_now && !forming) continue;
+    // A symbol that is not TRADING (set_listing_status) streams nothing, but its market goes on
+    // underneath: the bookkeeping above still advances, so the bars it closes meanwhile exist over
+    // REST (klines, ticker/24hr) as usual, and when it trades again its frames resume at the
+    // clock, consistent with REST, with no bar closed twice. The halt is a quiet stream, not a
+    // hole in the data; other symbols are not touched.
+    if (!trading(s)) continue;
     for (std::size_t i = 0; i < intervals_.size(); ++i) {
       if (finals[i]) {
         std::string payload;
@@ -211,6 +217,9 @@ BarAgg MarketModel::day_stats(std::size_t s, const FormingBar* forming, std::siz
 void MarketModel::append_mini_tickers(std::vector<StreamFrame>& frames) {
   std::string payload = "[";
   for (std::size_t s = 0; s < state_.size(); ++s) {
+    // Nothing trades while a symbol is not TRADING: it leaves the ticker array. Its last_ticker
+    // stays as last sent, so it reappears with its then-current stats when it trades again.
+    if (!trading(s)) continue;
     const SymbolBars& symbol = market_.symbols()[s];
     SymbolState& st = state_[s];
     // The window's closed bars change once per base bar: refold them only then.

@@ -10,6 +10,8 @@
 // as the next bar's first update. Every served interval gets a frame at each of those steps:
 // the closed base bars of its open bar so far plus the forming one. `!miniTicker@arr` goes out at
 // each whole second of market time. Windows where no symbol has a bar produce no steps at all.
+// A symbol set not TRADING (set_listing_status) sends no kline frames and leaves the ticker array;
+// its bars go on closing underneath, so REST serves them and its frames resume where the clock is.
 
 #include <cstdint>
 #include <memory>

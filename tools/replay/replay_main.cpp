@@ -75,6 +75,16 @@ Faults (each also at run time: POST /replay/fault?<name>=<value>, name with '_' 
   --skip-closed N              drop the next N closed (x=true) kline frames (a gap to backfill)
   Run time only: drop=now, server_shutdown=now, stall=now (for stall_ms).
 
+Symbol status (the exchange halting and resuming a symbol):
+  --status-after-ms SYMBOL:STATUS:MS
+                               set SYMBOL's status to STATUS (TRADING, BREAK, HALT, PRE_TRADING,
+                               POST_TRADING, END_OF_DAY, AUCTION_MATCH) MS ms of wall time after
+                               the market clock starts; repeatable. exchangeInfo reports it; while
+                               it is not TRADING the symbol's kline frames are not sent (its bars
+                               go on: REST serves them, except from a capture), and they resume
+                               when it is TRADING again
+  At run time: POST /replay/fault?status=SYMBOL:STATUS (400 for a symbol the market does not list).
+
 Control endpoints: GET /replay/status, GET /replay/connections, POST /replay/fault?...
 
 Other:
@@ -154,6 +164,23 @@ std::expected<std::vector<screener::Interval>, std::string> parse_intervals(std:
   return out;
 }
 
+/// --status-after-ms SYMBOL:STATUS:MS, appended to the server's schedule.
+std::expected<void, std::string> parse_status_after(std::string_view text, ServerOptions& server) {
+  const std::size_t colon = text.rfind(':');
+  const auto ms = colon == std::string_view::npos
+                      ? std::expected<std::int64_t, std::string>(std::unexpected(std::string()))
+                      : parse_number<std::int64_t>("--status-after-ms", text.substr(colon + 1));
+  if (!ms)
+    return std::unexpected(fmt::format("--status-after-ms takes SYMBOL:STATUS:MS (BTCUSDT:BREAK:5000), not '{}'", text));
+  if (*ms < 0) return std::unexpected(fmt::format("--status-after-ms: MS must not be negative ({})", *ms));
+  ScheduledStatusChange scheduled;
+  scheduled.after = std::chrono::milliseconds(*ms);
+  if (auto error = parse_status_change(text.substr(0, colon), scheduled.change))
+    return std::unexpected(fmt::format("--status-after-ms: {}", *error));
+  server.status_changes.push_back(std::move(scheduled));
+  return {};
+}
+
 /// Parses argv; an error text on failure, nothing when --help was printed.
 std::expected<std::optional<CommandLine>, std::string> parse_command_line(int argc, char** argv) {
   CommandLine line;
@@ -185,7 +212,7 @@ std::expected<std::optional<CommandLine>, std::string> parse_command_line(int ar
         "--speed", "--listen", "--port-file", "--tls-cert", "--tls-key", "--ping-interval-ms", "--pong-timeout-ms",
         "--max-queued-frames", "--ban-after-429s", "--ban-seconds", "--drop-after-frames", "--stall-after-frames",
         "--stall-ms", "--malformed-every", "--server-shutdown-after-frames", "--rest-429", "--rest-418",
-        "--skip-closed", "--log-level"};
+        "--skip-closed", "--status-after-ms", "--log-level"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) == std::end(kValueFlags))
       return std::unexpected(fmt::format("unknown option '{}' (see --help)", flag));
     if (i + 1 >= argc) return std::unexpected(fmt::format("{} needs a value (see --help)", flag));
@@ -264,6 +291,7 @@ std::expected<std::optional<CommandLine>, std::string> parse_command_line(int ar
     else if (flag == "--rest-429") number(line.server.faults.rest_429);
     else if (flag == "--rest-418") number(line.server.faults.rest_418);
     else if (flag == "--skip-closed") number(line.server.faults.skip_closed);
+    else if (flag == "--status-after-ms") result = parse_status_after(value, line.server);
     else if (flag == "--log-level") line.log_level = std::string(value);
     else return std::unexpected(fmt::format("unknown option '{}' (see --help)", flag));
     if (!result) return std::unexpected(result.error());

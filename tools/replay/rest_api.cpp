@@ -126,7 +126,30 @@ RestAnswer error_answer(int status, int code, std::string_view msg, int weight) 
 
 RestExchange::RestExchange(std::vector<Listing> listings, int weight_limit)
     : listings_(std::move(listings)), weight_limit_(weight_limit) {
-  for (std::size_t i = 0; i < listings_.size(); ++i) index_.emplace(listings_[i].symbol, i);
+  for (std::size_t i = 0; i < listings_.size(); ++i) {
+    index_.emplace(listings_[i].symbol, i);
+    stream_index_.emplace(ascii_lower(listings_[i].symbol), i);
+    if (!trading(i)) ++halted_;
+  }
+}
+
+bool RestExchange::set_listing_status(std::string_view symbol, std::string_view status) {
+  const auto index = symbol_index(symbol);
+  if (!index) return false;
+  const bool was_trading = trading(*index);
+  listings_[*index].status = std::string(status);
+  const bool is_trading = trading(*index);
+  if (was_trading && !is_trading) ++halted_;
+  if (!was_trading && is_trading) --halted_;
+  return true;
+}
+
+bool RestExchange::halted_kline_stream(std::string_view stream) const {
+  if (halted_ == 0) return false;
+  const std::size_t at = stream.find("@kline_");
+  if (at == std::string_view::npos) return false;
+  const auto it = stream_index_.find(std::string(stream.substr(0, at)));
+  return it != stream_index_.end() && !trading(it->second);
 }
 
 std::optional<std::size_t> RestExchange::symbol_index(std::string_view symbol) const {

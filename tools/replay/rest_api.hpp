@@ -53,6 +53,9 @@ class RestExchange : public ExchangeModel {
   [[nodiscard]] const std::vector<Listing>& listings() const override { return listings_; }
   [[nodiscard]] RestAnswer rest(std::string_view path, std::string_view query) const override;
   [[nodiscard]] int request_weight_limit() const override { return weight_limit_; }
+  /// Changes listings()[i].status only; what a status means for the streams is the subclass's
+  /// (see trading() and halted_kline_stream()).
+  bool set_listing_status(std::string_view symbol, std::string_view status) override;
 
  protected:
   /// The body of a valid klines request (limit already checked, times in ms).
@@ -64,6 +67,12 @@ class RestExchange : public ExchangeModel {
   [[nodiscard]] virtual TickerStats ticker_stats(std::size_t symbol) const = 0;
 
   [[nodiscard]] std::optional<std::size_t> symbol_index(std::string_view symbol) const;
+  /// Whether the symbol's status is "TRADING": only then do its klines stream.
+  [[nodiscard]] bool trading(std::size_t symbol) const noexcept { return listings_[symbol].status == "TRADING"; }
+  /// Whether any listed symbol is not trading (a cheap check before filtering frames).
+  [[nodiscard]] bool any_halted() const noexcept { return halted_ > 0; }
+  /// Whether `stream` is "<symbol>@kline_<interval>" of a listed symbol that is not trading.
+  [[nodiscard]] bool halted_kline_stream(std::string_view stream) const;
 
  private:
   [[nodiscard]] RestAnswer exchange_info(const QueryParams& params) const;
@@ -73,6 +82,8 @@ class RestExchange : public ExchangeModel {
 
   std::vector<Listing> listings_;
   std::unordered_map<std::string, std::size_t> index_;
+  std::unordered_map<std::string, std::size_t> stream_index_;  ///< ascii_lower(symbol) -> index
+  std::size_t halted_ = 0;                                      ///< listings not "TRADING"
   int weight_limit_;
 };
 

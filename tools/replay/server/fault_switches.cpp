@@ -58,8 +58,35 @@ std::string truncated(std::string_view wire) { return std::string(wire.substr(0,
 
 }  // namespace
 
+bool is_symbol_status(std::string_view status) noexcept {
+  for (const std::string_view known :
+       {"PRE_TRADING", "TRADING", "POST_TRADING", "END_OF_DAY", "HALT", "AUCTION_MATCH", "BREAK"})
+    if (status == known) return true;
+  return false;
+}
+
+std::optional<std::string> parse_status_change(std::string_view text, StatusChange& out) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size())
+    return fmt::format("status takes <SYMBOL>:<STATUS> (BTCUSDT:BREAK), not '{}'", text);
+  const std::string_view status = text.substr(colon + 1);
+  if (!is_symbol_status(status))
+    return fmt::format("'{}' is not a symbol status (PRE_TRADING, TRADING, POST_TRADING, END_OF_DAY, HALT, "
+                       "AUCTION_MATCH, BREAK)",
+                       status);
+  out.symbol = std::string(text.substr(0, colon));
+  out.status = std::string(status);
+  return std::nullopt;
+}
+
 std::optional<std::string> apply_fault_param(std::string_view name, std::string_view value, FaultOptions& rules,
                                              FaultActions& actions) {
+  if (name == "status") {
+    StatusChange change;
+    if (auto error = parse_status_change(value, change)) return error;
+    actions.status_changes.push_back(std::move(change));
+    return std::nullopt;
+  }
   if (name == "drop" || name == "server_shutdown" || name == "stall") {
     if (value != "now") return fmt::format("fault '{}' takes the value 'now', not '{}'", name, value);
     if (name == "drop") actions.drop_now = true;

@@ -5,10 +5,12 @@
 // recover. Set from the command line (armed for every connection) or at run time through
 // POST /replay/fault?<name>=<value>. The frame mutations live here too: they are pure text work.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace screener::replay {
 
@@ -25,12 +27,33 @@ struct FaultOptions {
   std::uint64_t skip_closed = 0;                    ///< drop the next N x=true kline frames for everyone
 };
 
+/// A change of one symbol's exchange status (ExchangeModel::set_listing_status).
+struct StatusChange {
+  std::string symbol;   ///< as listed: "BTCUSDT"
+  std::string status;   ///< a Binance symbol status: "BREAK", "TRADING", …
+};
+
+/// A status change due `after` the market clock starts, in wall time (--status-after-ms).
+struct ScheduledStatusChange {
+  StatusChange change;
+  std::chrono::milliseconds after{0};
+};
+
 /// One-shot actions a runtime request can ask for besides changing the rules.
 struct FaultActions {
   bool drop_now = false;
   bool server_shutdown_now = false;
   bool stall_now = false;                            ///< stall every connection for stall_ms now
+  std::vector<StatusChange> status_changes;          ///< status=<SYMBOL>:<STATUS>, in order
 };
+
+/// Whether `status` is one of Binance's spot symbol statuses (PRE_TRADING, TRADING, POST_TRADING,
+/// END_OF_DAY, HALT, AUCTION_MATCH, BREAK).
+[[nodiscard]] bool is_symbol_status(std::string_view status) noexcept;
+
+/// Parses "<SYMBOL>:<STATUS>" (split at the last ':'); an error text when malformed or when the
+/// status is not a Binance symbol status. Whether the symbol is listed is the model's to say.
+[[nodiscard]] std::optional<std::string> parse_status_change(std::string_view text, StatusChange& out);
 
 /// Applies one `name=value` of POST /replay/fault to `rules`/`actions`. Returns an error text
 /// when the name is unknown or the value is not what the name takes.

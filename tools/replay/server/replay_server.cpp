@@ -315,6 +315,10 @@ class Core {
   [[nodiscard]] bool all_drained() const;
   void shutdown(const std::string& why);
   void write_port_file() const;
+  /// Arms the timers of options_.status_changes; called once, when the clock starts.
+  void arm_status_changes();
+  /// Applies one status change to the model and logs it; false when the model does not list the symbol.
+  bool apply_status_change(const StatusChange& change, std::string_view why);
 
   [[nodiscard]] std::string status_json() const;
   [[nodiscard]] std::string connections_json() const;
@@ -330,6 +334,7 @@ class Core {
   std::unique_ptr<ssl::context> tls_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<net::steady_timer> clock_timer_;
+  std::vector<std::unique_ptr<net::steady_timer>> status_timers_;   // --status-after-ms
   std::unique_ptr<net::signal_set> signals_;
   std::uint16_t port_ = 0;
   std::atomic<bool> running_{false};
@@ -784,10 +789,18 @@ Core::~Core() {
   signals_.reset();
   acceptor_.reset();
   clock_timer_.reset();
+  status_timers_.clear();
   io_.reset();
 }
 
 void Core::start() {
+  for (const auto& scheduled : options_.status_changes) {
+    const auto& listings = model_->listings();
+    if (std::none_of(listings.begin(), listings.end(),
+                     [&](const Listing& l) { return l.symbol == scheduled.change.symbol; }))
+      throw std::runtime_error(fmt::format("screener-replay: status change for '{}': the market does not list it",
+                                           scheduled.change.symbol));
+  }
   if (options_.tls_cert_file.empty() != options_.tls_key_file.empty())
     throw std::runtime_error("screener-replay: --tls-cert and --tls-key go together");
   if (!options_.tls_cert_file.empty()) {
@@ -862,6 +875,7 @@ void Core::shutdown(const std::string& why) {
   if (acceptor_) acceptor_->close(ignored);
   if (signals_) signals_->cancel(ignored);
   clock_timer_->cancel();
+  for (auto& timer : status_timers_) timer->cancel();
   auto open = connections_;
   for (auto& [id, connection] : open) connection->drop("server stopping");
   io_->stop();
@@ -981,6 +995,7 @@ void Core::kick_clock() {
     anchor_wall_ = Clock::now();
     anchor_market_ = model_->now_ms();
     spdlog::info("market clock started at {} ms", anchor_market_);
+    arm_status_changes();
   }
   const auto next = model_->next_step_ms();
   if (!next) {
@@ -1013,6 +1028,32 @@ void Core::kick_clock() {
     step_once();
     kick_clock();
   });
+}
+
+void Core::arm_status_changes() {
+  for (const auto& scheduled : options_.status_changes) {
+    if (scheduled.after <= std::chrono::milliseconds::zero()) {
+      // Due at once: before the first step, which a timer could not guarantee.
+      (void)apply_status_change(scheduled.change, "scheduled at clock start");
+      continue;
+    }
+    auto& timer = status_timers_.emplace_back(std::make_unique<net::steady_timer>(*io_));
+    timer->expires_at(anchor_wall_ + scheduled.after);
+    timer->async_wait([this, change = scheduled.change, after = scheduled.after](error_code ec) {
+      if (ec || stopping_) return;
+      (void)apply_status_change(change, fmt::format("scheduled {} ms after clock start", after.count()));
+    });
+  }
+}
+
+bool Core::apply_status_change(const StatusChange& change, std::string_view why) {
+  if (!model_->set_listing_status(change.symbol, change.status)) {
+    spdlog::warn("status: {} is not listed; {}:{} ignored ({})", change.symbol, change.symbol, change.status, why);
+    return false;
+  }
+  spdlog::info("status: {} is now {} at market time {} ms ({}){}", change.symbol, change.status, model_->now_ms(),
+               why, change.status == "TRADING" ? "" : "; its klines stop streaming");
+  return true;
 }
 
 void Core::step_once() {
@@ -1155,6 +1196,15 @@ Core::Response Core::fault_answer(std::string_view query) {
   }
   if ((actions.stall_now || rules.stall_after_frames > 0) && rules.stall_ms == 0)
     return refuse("a stall needs stall_ms > 0");
+  // Every symbol is checked before anything changes: a refused request changes nothing.
+  for (const StatusChange& change : actions.status_changes) {
+    const auto& listings = model_->listings();
+    if (std::none_of(listings.begin(), listings.end(), [&](const Listing& l) { return l.symbol == change.symbol; }))
+      return refuse(fmt::format("status: unknown symbol '{}' (not listed by this market)", change.symbol));
+  }
+  for (const StatusChange& change : actions.status_changes)
+    if (!apply_status_change(change, "POST /replay/fault"))
+      return refuse(fmt::format("status: unknown symbol '{}' (not listed by this market)", change.symbol));
   // Rules about frames count from now on every open connection (each time one is posted, even
   // with the same value); new connections arm at opening.
   faults_ = rules;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tools/replay/exchange_model.hpp"
 #include "tools/replay/server/fault_switches.hpp"
@@ -43,6 +44,10 @@ struct ServerOptions {
   std::chrono::seconds ban_duration{120};
 
   FaultOptions faults;
+  /// Symbol status changes, each due its `after` of wall time once the market clock starts
+  /// (also at run time: POST /replay/fault?status=<SYMBOL>:<STATUS>). start() throws for a symbol
+  /// the model does not list.
+  std::vector<ScheduledStatusChange> status_changes;
   bool handle_signals = false;                           ///< stop cleanly on SIGINT / SIGTERM
 };
 
