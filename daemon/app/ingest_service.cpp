@@ -166,24 +166,26 @@ void IngestService::on_exchange_info(const std::string& body) {
 
 void IngestService::fetch_tickers(feed::ExchangeInfo info, int attempt) {
   budget_.on_sent(kAllTickersWeight, scheduler_.wall_now());
-  control_rest_->get("/api/v3/ticker/24hr?type=MINI",
-                     [this, info = std::move(info), attempt, alive = std::weak_ptr<bool>(alive_)](net::HttpResult result) mutable {
-                       if (alive.expired() || !*alive.lock()) return;
-                       auto again = [this, info](int next) { fetch_tickers(info, next); };
-                       if (!result) return retry_start(attempt, "ticker/24hr: " + result.error(), again);
-                       budget_.on_used_weight(result->used_weight_1m, scheduler_.wall_now());
-                       if (result->status != 200)
-                         return retry_start(attempt, fmt::format("ticker/24hr: HTTP {}", result->status), again);
-                       auto tickers = feed::parse_ticker_24hr(result->body);
-                       if (!tickers) return retry_start(attempt, "ticker/24hr is unusable: " + tickers.error(), again);
-                       started_ = true;
-                       auto choice = ingest::choose_universe(info, *tickers, config_.universe);
-                       for (const auto& warning : choice.warnings) spdlog::warn("{}", warning);
-                       spdlog::info("universe: the top {} of {} symbols quoted in {} by 24 h quote volume",
-                                    choice.follow.size(), info.symbols.size(), config_.universe.quote_asset);
-                       follow(choice.follow);
-                       schedule_refresh();
-                     });
+  auto on_reply = [this, info = std::move(info), attempt, alive = std::weak_ptr<bool>(alive_)](net::HttpResult result) {
+    if (!alive.expired() && *alive.lock()) on_tickers(info, std::move(result), attempt);
+  };
+  control_rest_->get("/api/v3/ticker/24hr?type=MINI", std::move(on_reply));
+}
+
+void IngestService::on_tickers(const feed::ExchangeInfo& info, net::HttpResult result, int attempt) {
+  auto again = [this, info](int next) { fetch_tickers(info, next); };
+  if (!result) return retry_start(attempt, "ticker/24hr: " + result.error(), again);
+  budget_.on_used_weight(result->used_weight_1m, scheduler_.wall_now());
+  if (result->status != 200) return retry_start(attempt, fmt::format("ticker/24hr: HTTP {}", result->status), again);
+  auto tickers = feed::parse_ticker_24hr(result->body);
+  if (!tickers) return retry_start(attempt, "ticker/24hr is unusable: " + tickers.error(), again);
+  started_ = true;
+  const auto choice = ingest::choose_universe(info, *tickers, config_.universe);
+  for (const auto& warning : choice.warnings) spdlog::warn("{}", warning);
+  spdlog::info("universe: the top {} TRADING symbols quoted in {} by 24 h quote volume ({} listed in all)",
+               choice.follow.size(), config_.universe.quote_asset, info.symbols.size());
+  follow(choice.follow);
+  schedule_refresh();
 }
 
 void IngestService::follow(const std::vector<ingest::SymbolListing>& listings) {

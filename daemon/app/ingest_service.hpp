@@ -43,6 +43,7 @@ class IngestService {
   void fetch_exchange_info(int attempt);
   void on_exchange_info(const std::string& body);
   void fetch_tickers(feed::ExchangeInfo info, int attempt);
+  void on_tickers(const feed::ExchangeInfo& info, net::HttpResult result, int attempt);
   void follow(const std::vector<ingest::SymbolListing>& listings);
   void schedule_refresh();
   void refresh();
