@@ -25,10 +25,7 @@
 //
 // `ingest_bench --help` lists the flags. `--json` prints one JSON object per line.
 
-#include <fcntl.h>
 #include <sched.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -36,16 +33,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
-#include <new>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -54,6 +46,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench/bench_process.hpp"
 #include "bench/bench_stats.hpp"
 #include "bench/kline_frames.hpp"
 #include "common/clock.hpp"
@@ -65,10 +58,6 @@
 #include "daemon/feed/frame_parser.hpp"
 #include "daemon/ingest/market_writer.hpp"
 #include "daemon/ingest/symbol_registry.hpp"
-
-#ifndef SCREENER_BUILD_TYPE
-#define SCREENER_BUILD_TYPE "unknown"
-#endif
 
 namespace {
 
@@ -170,44 +159,6 @@ std::optional<Options> parse_options(int argc, char** argv) {
   o.frames = (o.frames + o.batch - 1) / o.batch * o.batch;
   return o;
 }
-
-// ------------------------------------------------------------------------------------ process plumbing
-
-// For the signal handler: what to remove if the run is interrupted.
-char g_segment_path[256];
-char g_lock_path[256];
-volatile pid_t g_child = 0;
-
-extern "C" void on_signal(int signo) {
-  if (g_child > 0) kill(g_child, SIGKILL);
-  if (g_segment_path[0] != '\0') unlink(g_segment_path);
-  if (g_lock_path[0] != '\0') unlink(g_lock_path);
-  _exit(128 + signo);
-}
-
-[[noreturn]] void fail(const std::string& why) {
-  std::fprintf(stderr, "ingest_bench: %s\n", why.c_str());
-  on_signal(0);  // kills the reader, removes the segment, exits
-  std::abort();
-}
-
-void pin_to_cpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0)
-    std::fprintf(stderr, "ingest_bench: sched_setaffinity(cpu %d): %s\n", cpu, std::strerror(errno));
-}
-
-int reader_cpu() { return sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 1 : 0; }
-
-void sleep_ns(std::int64_t ns) {
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
-  }
-}
-
-std::int64_t mono_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
 
 // ------------------------------------------------------------------------------------ the timeline
 
@@ -381,10 +332,11 @@ struct CountingGapFiller final : GapFiller {
 
 // ------------------------------------------------------------------------------------ reader process
 
-/// Shared (MAP_SHARED | MAP_ANONYMOUS, mapped before fork) between the writer and the reader.
-/// Lock-free atomics only. The writer sets the expected_* fields and the stamp before it parses;
-/// publish() (release) and wait_for_publish (acquire) order them for the reader.
+/// The page shared with the forked reader (see ReaderProcess in bench_process.hpp). The writer
+/// sets the expected_* fields and the stamp before it parses; publish() (release) and
+/// wait_for_publish (acquire) order them for the reader.
 struct Control {
+  static constexpr const char* kAckUnit = "frame";
   alignas(128) std::atomic<std::uint32_t> ready;   // reader attached (or failed: see error)
   std::atomic<std::int32_t> error;                 // reader-side failure code, 0 = none
   std::atomic<std::uint32_t> stop;                 // writer asks the reader to exit
@@ -405,57 +357,28 @@ struct Control {
 };
 static_assert(std::atomic<std::int64_t>::is_always_lock_free && std::atomic<double>::is_always_lock_free);
 
-struct SharedControl {
-  Control* control = nullptr;
-  std::size_t bytes = 0;
-
-  explicit SharedControl(std::uint64_t capacity) {
-    bytes = sizeof(Control) + capacity * sizeof(std::int64_t);
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) fail(fmt::format("mmap control: {}", std::strerror(errno)));
-    control = new (p) Control{};  // zero-filled mapping; placement-new starts the atomics' lifetime
-    control->capacity = capacity;
-    control->latency = reinterpret_cast<std::int64_t*>(static_cast<char*>(p) + sizeof(Control));
-  }
-  ~SharedControl() { munmap(control, bytes); }
-  SharedControl(const SharedControl&) = delete;
-  SharedControl& operator=(const SharedControl&) = delete;
-};
-
-/// The forked reader: attaches read-only and sleeps in wait_for_publish. On each wake it reads the
-/// bar the frame carried (ring_read_forming, or the newest closed bar for an x=true frame), checks
-/// it, then takes the time and acknowledges.
-[[noreturn]] void reader_main(const std::string& name, Control* c, WaitStrategy strategy, bool pin) {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  if (pin) pin_to_cpu(reader_cpu());
-  auto reader = SegmentReader::attach(ReaderOptions{.name = name}, 2000ms);
-  if (!reader) {
-    std::fprintf(stderr, "ingest_bench reader: %s\n", reader.error().message.c_str());
-    c->error.store(1, std::memory_order_relaxed);
-    c->ready.store(1, std::memory_order_release);
-    _exit(1);
-  }
-  const SegmentView& view = reader->view();
-  std::uint32_t seen = reader->futex_value();
-  c->ready.store(1, std::memory_order_release);
+/// The forked reader, once attached, sleeps in wait_for_publish (spin 0). On each wake it reads
+/// the bar the frame carried (ring_read_forming, or the newest closed bar for an x=true frame),
+/// checks it, then takes the time and acknowledges.
+void reader_loop(SegmentReader& reader, Control& c, std::uint32_t seen) {
+  const SegmentView& view = reader.view();
   for (;;) {
-    const WaitOutcome outcome = reader->wait_for_publish(seen, 1s, strategy);
-    if (c->stop.load(std::memory_order_acquire) != 0) break;
+    const WaitOutcome outcome = reader.wait_for_publish(seen, 1s, WaitStrategy{.spin_iterations = 0});
+    if (c.stop.load(std::memory_order_acquire) != 0) break;
     if (outcome == WaitOutcome::TimedOut || outcome == WaitOutcome::Interrupted) {
-      c->timeouts.fetch_add(1, std::memory_order_relaxed);
+      c.timeouts.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     if (outcome == WaitOutcome::WriterGone) {
-      c->error.store(2, std::memory_order_relaxed);
+      c.error.store(2, std::memory_order_relaxed);
       break;
     }
-    const auto ring = c->expected_ring.load(std::memory_order_relaxed);
-    const auto open_ms = c->expected_open_ms.load(std::memory_order_relaxed);
-    const auto trades = c->expected_trades.load(std::memory_order_relaxed);
-    const auto close = c->expected_close.load(std::memory_order_relaxed);
+    const auto ring = c.expected_ring.load(std::memory_order_relaxed);
+    const auto open_ms = c.expected_open_ms.load(std::memory_order_relaxed);
+    const auto trades = c.expected_trades.load(std::memory_order_relaxed);
+    const auto close = c.expected_close.load(std::memory_order_relaxed);
     bool ok = false;
-    if (c->expected_closed.load(std::memory_order_relaxed) != 0) {
+    if (c.expected_closed.load(std::memory_order_relaxed) != 0) {
       Bar bar{};
       const auto n = ring_read_closed(view, ring, std::span<Bar>(&bar, 1));
       ok = n && *n == 1 && bar.open_time_ms == open_ms && bar.trades == trades && bar.close == close;
@@ -464,106 +387,14 @@ struct SharedControl {
       ok = bar && bar->open_time_ms == open_ms && bar->trades == trades && bar->close == close;
     }
     const std::int64_t now = mono_ns();
-    const std::uint64_t index = c->ack.load(std::memory_order_relaxed);
-    if (!ok) c->mismatched.fetch_add(1, std::memory_order_relaxed);
-    if (index < c->capacity) c->latency[index] = now - c->stamp.load(std::memory_order_relaxed);
-    if (sched_getcpu() == c->writer_cpu.load(std::memory_order_relaxed))
-      c->same_cpu.fetch_add(1, std::memory_order_relaxed);
-    c->ack.store(index + 1, std::memory_order_release);
+    const std::uint64_t index = c.ack.load(std::memory_order_relaxed);
+    if (!ok) c.mismatched.fetch_add(1, std::memory_order_relaxed);
+    if (index < c.capacity) c.latency[index] = now - c.stamp.load(std::memory_order_relaxed);
+    if (sched_getcpu() == c.writer_cpu.load(std::memory_order_relaxed))
+      c.same_cpu.fetch_add(1, std::memory_order_relaxed);
+    c.ack.store(index + 1, std::memory_order_release);
   }
-  _exit(0);
 }
-
-class ReaderProcess {
- public:
-  ReaderProcess(const SegmentWriter& writer, std::uint64_t capacity, WaitStrategy strategy, bool pin)
-      : shared_(capacity) {
-    std::fflush(nullptr);
-    pid_ = fork();
-    if (pid_ < 0) fail(fmt::format("fork: {}", std::strerror(errno)));
-    if (pid_ == 0) reader_main(writer.name().name, shared_.control, strategy, pin);
-    g_child = pid_;
-    const std::int64_t give_up = now_ns() + 5'000'000'000;
-    while (shared_.control->ready.load(std::memory_order_acquire) == 0) {
-      if (now_ns() > give_up) fail("reader did not attach within 5 s");
-      sleep_ns(1'000'000);
-    }
-    if (shared_.control->error.load() != 0) fail("reader could not attach");
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid_));
-    stat_fd_ = open(path, O_RDONLY | O_CLOEXEC);
-  }
-
-  ~ReaderProcess() {
-    if (stat_fd_ >= 0) close(stat_fd_);
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      g_child = 0;
-    }
-  }
-  ReaderProcess(const ReaderProcess&) = delete;
-  ReaderProcess& operator=(const ReaderProcess&) = delete;
-
-  [[nodiscard]] Control& control() const noexcept { return *shared_.control; }
-
-  /// Waits (sleeping in 20 µs steps) until the reader has acknowledged `count` frames.
-  void wait_ack(std::uint64_t count) const {
-    const std::int64_t give_up = now_ns() + 2'000'000'000;
-    while (shared_.control->ack.load(std::memory_order_acquire) < count) {
-      if (shared_.control->error.load(std::memory_order_relaxed) != 0) fail("reader saw the writer gone");
-      if (now_ns() > give_up) fail(fmt::format("reader did not acknowledge frame {} within 2 s", count));
-      sleep_ns(20'000);
-    }
-  }
-
-  /// The reader's scheduler state from /proc/<pid>/stat: 'S' asleep (in FUTEX_WAIT: it sleeps
-  /// nowhere else), 'R' running, '?' unknown.
-  [[nodiscard]] char state() const {
-    if (stat_fd_ < 0) return '?';
-    char buffer[512];
-    const ssize_t n = pread(stat_fd_, buffer, sizeof buffer - 1, 0);
-    if (n <= 0) return '?';
-    buffer[n] = '\0';
-    const char* paren = std::strrchr(buffer, ')');
-    return paren != nullptr && paren[1] == ' ' ? paren[2] : '?';
-  }
-
-  /// Stops the reader: stop flag, then a publish to wake it; waits for it to exit.
-  void stop(SegmentWriter& writer) {
-    shared_.control->stop.store(1, std::memory_order_release);
-    writer.write_ticker(0, Ticker{});
-    writer.publish();
-    const std::int64_t give_up = now_ns() + 2'000'000'000;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (now_ns() > give_up) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      sleep_ns(1'000'000);
-    }
-    pid_ = -1;
-    g_child = 0;
-  }
-
- private:
-  SharedControl shared_;
-  pid_t pid_ = -1;
-  int stat_fd_ = -1;
-};
-
-/// xorshift64*: pacing jitter, so frames do not phase-lock with periodic system activity.
-struct PaceRng {
-  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
-  double unit() noexcept {
-    state ^= state >> 12;
-    state ^= state << 25;
-    state ^= state >> 27;
-    return static_cast<double>((state * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
-  }
-};
 
 // ------------------------------------------------------------------------------------ the benchmark
 
@@ -689,10 +520,6 @@ struct Bench {
     return e;
   }
 
-  std::int64_t pace_gap(PaceRng& rng) const {
-    return static_cast<std::int64_t>(static_cast<double>(opt.pace_us) * 1000.0 * (0.5 + rng.unit()));
-  }
-
   void latency() {
     out.section("latency: one frame per publish, paced (writer stamp -> ...)");
     const std::string timing = fmt::format("paced~{}us", opt.pace_us);
@@ -700,7 +527,7 @@ struct Bench {
       PaceRng rng;
       Samples s(opt.latency_samples);
       for (std::size_t i = 0; i < opt.warmup + opt.latency_samples; ++i) {
-        sleep_ns(pace_gap(rng));
+        sleep_ns(rng.gap_ns(opt.pace_us));
         writer.heartbeat();
         (void)receive_one();
         clobber_memory();
@@ -721,19 +548,17 @@ struct Bench {
   void with_reader(const std::string& timing) {
     const std::size_t total = opt.warmup + opt.wake_samples;
     writer.heartbeat();  // the reader checks its age on every wake
-    ReaderProcess reader(writer, total + 1, WaitStrategy{.spin_iterations = 0}, opt.pin);
+    ReaderProcess<Control> reader(writer, total + 1, opt.pin, reader_loop);
     Control& c = reader.control();
     const std::uint32_t intervals = writer.view().interval_count();
     PaceRng rng;
     Samples writer_side(opt.wake_samples);
     std::uint64_t not_asleep = 0;
     for (std::size_t i = 0; i < total; ++i) {
-      sleep_ns(pace_gap(rng));
+      sleep_ns(rng.gap_ns(opt.pace_us));
       reader.wait_ack(i);
       // Until the reader is back in FUTEX_WAIT (polling /proc costs a few µs; it is untimed).
-      const std::int64_t give_up = now_ns() + 100'000'000;
-      while (reader.state() != 'S' && now_ns() < give_up) sleep_ns(5'000);
-      if (reader.state() != 'S') ++not_asleep;
+      if (!reader.wait_asleep()) ++not_asleep;
       writer.heartbeat();
       const KlineTimeline::Emitted e = receive_one();
       c.expected_ring.store(e.symbol * intervals + e.interval_index, std::memory_order_relaxed);
@@ -775,6 +600,7 @@ struct Bench {
 }  // namespace
 
 int main(int argc, char** argv) {
+  set_program_name("ingest_bench");
   const auto parsed = parse_options(argc, argv);
   if (!parsed) return 2;
   const Options& opt = *parsed;
@@ -792,30 +618,21 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "ingest_bench: bad segment name %s\n", name.c_str());
       return 2;
     }
-    std::snprintf(g_segment_path, sizeof g_segment_path, "%s", parsed_name->file_path.c_str());
-    std::snprintf(g_lock_path, sizeof g_lock_path, "%s", parsed_name->lock_path.c_str());
+    cleanup_on_signal(*parsed_name);
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
 
   const std::int64_t started = now_ns();
   auto writer = SegmentWriter::create(WriterOptions{.name = name, .geometry = *geometry, .group = {}});
   if (!writer) {
     std::fprintf(stderr, "ingest_bench: %s\n", writer.error().message.c_str());
-    unlink(g_lock_path);
+    unlink_lock_file();
     return 1;
   }
   Reporter out(opt.json, "ingest");
   out.info("segment", fmt::format("{} ({} symbols x {} intervals x {} bars, journal {}; {:.1f} MiB)",
                                   writer->name().file_path, opt.symbols, kKlineIntervals.size(), opt.depth,
                                   opt.journal, static_cast<double>(writer->size_bytes()) / 1048576.0));
-  out.info("build", fmt::format("{} GCC {}, {}", SCREENER_BUILD_TYPE, __VERSION__,
-#ifdef NDEBUG
-                                "NDEBUG"
-#else
-                                "assertions on"
-#endif
-                                ));
+  out.info("build", build_description());
   out.info("cpus", fmt::format("{} online; {}", sysconf(_SC_NPROCESSORS_ONLN),
                                opt.pin ? "writer pinned to CPU 0, reader process to CPU 1" : "not pinned"));
 
@@ -898,6 +715,6 @@ int main(int argc, char** argv) {
   bench.out.info("elapsed", fmt::format("{:.1f} s", static_cast<double>(now_ns() - started) / 1e9));
 
   writer->shutdown();
-  unlink(g_lock_path);
+  unlink_lock_file();
   return sound ? 0 : 1;
 }

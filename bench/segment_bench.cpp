@@ -13,31 +13,24 @@
 //
 // `segment_bench --help` lists the flags. `--json` prints one JSON object per line.
 
-#include <fcntl.h>
 #include <sched.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
-#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bench/bench_process.hpp"
 #include "bench/bench_stats.hpp"
 #include "common/clock.hpp"
 #include "common/journal.hpp"
@@ -46,10 +39,6 @@
 #include "common/segment_reader.hpp"
 #include "common/segment_writer.hpp"
 #include "common/seqlock.hpp"
-
-#ifndef SCREENER_BUILD_TYPE
-#define SCREENER_BUILD_TYPE "unknown"
-#endif
 
 namespace {
 
@@ -164,54 +153,11 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return o;
 }
 
-// ------------------------------------------------------------------------------------ process plumbing
+// ------------------------------------------------------------------------------------ reader process
 
-// For the signal handler: what to remove if the run is interrupted.
-char g_segment_path[256];
-char g_lock_path[256];
-volatile pid_t g_child = 0;
-
-extern "C" void on_signal(int signo) {
-  if (g_child > 0) kill(g_child, SIGKILL);
-  if (g_segment_path[0] != '\0') unlink(g_segment_path);
-  if (g_lock_path[0] != '\0') unlink(g_lock_path);
-  _exit(128 + signo);
-}
-
-void pin_to_cpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0)
-    std::fprintf(stderr, "segment_bench: sched_setaffinity(cpu %d): %s\n", cpu, std::strerror(errno));
-}
-
-int reader_cpu() {
-  const long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n >= 2 ? 1 : 0;
-}
-
-void sleep_ns(std::int64_t ns) {
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
-  }
-}
-
-/// xorshift64*: pacing jitter, so publishes do not phase-lock with periodic system activity.
-struct Rng {
-  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
-  std::uint64_t next() noexcept {
-    state ^= state >> 12;
-    state ^= state << 25;
-    state ^= state >> 27;
-    return state * 0x2545F4914F6CDD1DULL;
-  }
-  double unit() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-};
-
-/// Shared (MAP_SHARED | MAP_ANONYMOUS) between the writer and a forked reader. Only lock-free
-/// std::atomic loads/stores: std::atomic::wait/notify would not work across processes.
+/// The page shared with the forked reader (see ReaderProcess in bench_process.hpp).
 struct Control {
+  static constexpr const char* kAckUnit = "publish";
   alignas(128) std::atomic<std::uint32_t> ready;   // reader attached (or failed: see error)
   std::atomic<std::int32_t> error;                 // reader-side failure code, 0 = none
   std::atomic<std::uint32_t> stop;                 // writer asks the reader to exit
@@ -225,159 +171,44 @@ struct Control {
   std::int64_t* latency;                           // [capacity] ns, by publish number; same address
                                                    // in both processes (mapped before fork)
 };
-static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free);
 
-struct SharedControl {
-  Control* control = nullptr;
-  std::size_t bytes = 0;
-
-  explicit SharedControl(std::uint64_t capacity) {
-    bytes = sizeof(Control) + capacity * sizeof(std::int64_t);
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-      std::perror("segment_bench: mmap control");
-      std::exit(1);
-    }
-    control = new (p) Control{};  // zero-filled mapping; placement-new to start the atomics' lifetime
-    control->capacity = capacity;
-    control->latency = reinterpret_cast<std::int64_t*>(static_cast<char*>(p) + sizeof(Control));
-  }
-  ~SharedControl() { munmap(control, bytes); }
-  SharedControl(const SharedControl&) = delete;
-  SharedControl& operator=(const SharedControl&) = delete;
-};
-
-/// The forked reader: attaches read-only, then loops on wait_for_publish. On each wake it takes
-/// the time at once, then reads the ticker of symbol 0 (the writer's stamp) and acknowledges.
-[[noreturn]] void reader_main(const std::string& name, Control* c, WaitStrategy strategy, bool pin) {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  if (pin) pin_to_cpu(reader_cpu());
-  auto reader = SegmentReader::attach(ReaderOptions{.name = name}, 2000ms);
-  if (!reader) {
-    std::fprintf(stderr, "segment_bench reader: %s\n", reader.error().message.c_str());
-    c->error.store(1, std::memory_order_relaxed);
-    c->ready.store(1, std::memory_order_release);
-    _exit(1);
-  }
-  const TickerSlot* slot = reader->view().ticker_slot(0);
-  std::uint32_t seen = reader->futex_value();
-  c->ready.store(1, std::memory_order_release);
+/// The forked reader, once attached: loops on wait_for_publish. On each wake it takes the time at
+/// once, then reads the ticker of symbol 0 (the writer's stamp) and acknowledges.
+void reader_loop(SegmentReader& reader, Control& c, std::uint32_t seen, WaitStrategy strategy) {
+  const TickerSlot* slot = reader.view().ticker_slot(0);
   for (;;) {
-    const WaitOutcome outcome = reader->wait_for_publish(seen, 1s, strategy);
-    const auto now = static_cast<std::int64_t>(monotonic_ns());
-    if (c->stop.load(std::memory_order_acquire) != 0) break;
+    const WaitOutcome outcome = reader.wait_for_publish(seen, 1s, strategy);
+    const auto now = mono_ns();
+    if (c.stop.load(std::memory_order_acquire) != 0) break;
     if (outcome == WaitOutcome::TimedOut) {
-      c->timeouts.fetch_add(1, std::memory_order_relaxed);
+      c.timeouts.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     if (outcome == WaitOutcome::WriterGone) {
-      c->error.store(2, std::memory_order_relaxed);
+      c.error.store(2, std::memory_order_relaxed);
       break;
     }
-    const std::uint64_t index = c->ack.load(std::memory_order_relaxed);
+    const std::uint64_t index = c.ack.load(std::memory_order_relaxed);
     if (const auto ticker = seqlock_read(&slot->ticker)) {
       if (ticker->event_time_ms != static_cast<std::int64_t>(index))
-        c->mismatched.fetch_add(1, std::memory_order_relaxed);
-      if (index < c->capacity)
-        c->latency[index] = now - (c->base_ns + static_cast<std::int64_t>(ticker->last_price));
-      if (static_cast<double>(sched_getcpu()) == ticker->open_24h) c->same_cpu.fetch_add(1, std::memory_order_relaxed);
+        c.mismatched.fetch_add(1, std::memory_order_relaxed);
+      if (index < c.capacity)
+        c.latency[index] = now - (c.base_ns + static_cast<std::int64_t>(ticker->last_price));
+      if (static_cast<double>(sched_getcpu()) == ticker->open_24h) c.same_cpu.fetch_add(1, std::memory_order_relaxed);
     } else {
-      c->failed_reads.fetch_add(1, std::memory_order_relaxed);
+      c.failed_reads.fetch_add(1, std::memory_order_relaxed);
     }
-    c->ack.store(index + 1, std::memory_order_release);
+    c.ack.store(index + 1, std::memory_order_release);
   }
-  _exit(0);
 }
 
-class ReaderProcess {
- public:
-  ReaderProcess(const SegmentWriter& writer, std::uint64_t capacity, WaitStrategy strategy, bool pin)
-      : shared_(capacity) {
-    shared_.control->base_ns = static_cast<std::int64_t>(monotonic_ns());
-    std::fflush(nullptr);
-    pid_ = fork();
-    if (pid_ < 0) {
-      std::perror("segment_bench: fork");
-      std::exit(1);
-    }
-    if (pid_ == 0) reader_main(writer.name().name, shared_.control, strategy, pin);
-    g_child = pid_;
-    const std::int64_t give_up = now_ns() + 5'000'000'000;
-    while (shared_.control->ready.load(std::memory_order_acquire) == 0) {
-      if (now_ns() > give_up) fail("reader did not attach within 5 s");
-      sleep_ns(1'000'000);
-    }
-    if (shared_.control->error.load() != 0) fail("reader could not attach");
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid_));
-    stat_fd_ = open(path, O_RDONLY | O_CLOEXEC);
-  }
-
-  ~ReaderProcess() {
-    if (stat_fd_ >= 0) close(stat_fd_);
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      g_child = 0;
-    }
-  }
-  ReaderProcess(const ReaderProcess&) = delete;
-  ReaderProcess& operator=(const ReaderProcess&) = delete;
-
-  [[nodiscard]] Control& control() const noexcept { return *shared_.control; }
-
-  /// Waits (sleeping in 20 µs steps) until the reader has acknowledged `count` publishes.
-  void wait_ack(std::uint64_t count) const {
-    const std::int64_t give_up = now_ns() + 2'000'000'000;
-    while (shared_.control->ack.load(std::memory_order_acquire) < count) {
-      if (shared_.control->error.load(std::memory_order_relaxed) != 0) fail("reader saw the writer gone");
-      if (now_ns() > give_up) fail(fmt::format("reader did not acknowledge publish {} within 2 s", count));
-      sleep_ns(20'000);
-    }
-  }
-
-  /// The reader's scheduler state from /proc/<pid>/stat: 'R' running, 'S' asleep (in FUTEX_WAIT:
-  /// it sleeps nowhere else), '?' unknown.
-  [[nodiscard]] char state() const {
-    if (stat_fd_ < 0) return '?';
-    char buffer[512];
-    const ssize_t n = pread(stat_fd_, buffer, sizeof buffer - 1, 0);
-    if (n <= 0) return '?';
-    buffer[n] = '\0';
-    const char* paren = std::strrchr(buffer, ')');
-    return paren != nullptr && paren[1] == ' ' ? paren[2] : '?';
-  }
-
-  /// Stops the reader: stop flag, then a publish to wake it; waits for it to exit.
-  void stop(SegmentWriter& writer) {
-    shared_.control->stop.store(1, std::memory_order_release);
-    writer.write_ticker(0, Ticker{});
-    writer.publish();
-    const std::int64_t give_up = now_ns() + 2'000'000'000;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (now_ns() > give_up) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      sleep_ns(1'000'000);
-    }
-    pid_ = -1;
-    g_child = 0;
-  }
-
-  [[noreturn]] static void fail(const std::string& why) {
-    std::fprintf(stderr, "segment_bench: %s\n", why.c_str());
-    on_signal(0);  // kills the reader, removes the segment, exits
-    std::abort();
-  }
-
- private:
-  SharedControl shared_;
-  pid_t pid_ = -1;
-  int stat_fd_ = -1;
+/// A forked reader running reader_loop with `strategy`; stamps are relative to the time it starts.
+struct Reader : ReaderProcess<Control> {
+  Reader(const SegmentWriter& writer, std::uint64_t capacity, WaitStrategy strategy, bool pin)
+      : ReaderProcess<Control>(
+            writer, capacity, pin,
+            [strategy](SegmentReader& r, Control& c, std::uint32_t seen) { reader_loop(r, c, seen, strategy); },
+            [](Control& c) { c.base_ns = mono_ns(); }) {}
 };
 
 // ------------------------------------------------------------------------------------ data
@@ -498,15 +329,13 @@ struct Bench {
   /// the FUTEX_WAKE has a waiter to wake every time.
   void publish_with_waiter() {
     const std::size_t total = opt.warmup + opt.waiter_calls;
-    ReaderProcess reader(writer, total + 1, WaitStrategy{.spin_iterations = 0}, opt.pin);
+    Reader reader(writer, total + 1, WaitStrategy{.spin_iterations = 0}, opt.pin);
     Samples s(opt.waiter_calls);
     std::uint64_t not_asleep = 0;
     for (std::size_t i = 0; i < total; ++i) {
       reader.wait_ack(i);
       // Until the reader is back in FUTEX_WAIT. Polling /proc costs a few µs and paces the loop.
-      const std::int64_t give_up = now_ns() + 100'000'000;
-      while (reader.state() != 'S' && now_ns() < give_up) sleep_ns(5'000);
-      if (reader.state() != 'S') ++not_asleep;
+      if (!reader.wait_asleep()) ++not_asleep;
       writer.heartbeat();
       Ticker t = make_ticker(i);
       t.open_24h = static_cast<double>(sched_getcpu());  // the reader counts wakes on the same CPU
@@ -533,18 +362,17 @@ struct Bench {
 
   void wake_latency(const char* label, WaitStrategy strategy, const char* note) {
     const std::size_t total = opt.warmup + opt.wake_samples;
-    ReaderProcess reader(writer, total + 1, strategy, opt.pin);
+    Reader reader(writer, total + 1, strategy, opt.pin);
     Control& c = reader.control();
-    Rng rng;
-    const auto pace_ns = static_cast<double>(opt.pace_us) * 1000.0;
+    PaceRng rng;
     for (std::size_t i = 0; i < total; ++i) {
-      sleep_ns(static_cast<std::int64_t>(pace_ns * (0.5 + rng.unit())));
+      sleep_ns(rng.gap_ns(opt.pace_us));
       reader.wait_ack(i);
       writer.heartbeat();
       Ticker t = make_ticker(i);
       t.event_time_ms = static_cast<std::int64_t>(i);  // publish number: the reader checks it
       t.open_24h = static_cast<double>(sched_getcpu());  // the reader counts wakes on the same CPU
-      const auto stamp = static_cast<std::int64_t>(monotonic_ns());
+      const auto stamp = mono_ns();
       t.last_price = static_cast<double>(stamp - c.base_ns);  // exact: < 2^53 ns since base
       writer.write_ticker(0, t);
       writer.publish();
@@ -577,7 +405,7 @@ struct Bench {
   void read_costs() {
     out.section("read (reader side, read-only mapping, writer idle)");
     auto reader = SegmentReader::open(ReaderOptions{.name = writer.name().name});
-    if (!reader) ReaderProcess::fail("in-process reader: " + reader.error().message);
+    if (!reader) fail("in-process reader: " + reader.error().message);
     const SegmentView& view = reader->view();
     const std::uint32_t depth = view.ring_capacity();
     const std::size_t closed_bars = std::min<std::size_t>(200, depth);
@@ -651,6 +479,7 @@ struct Bench {
 }  // namespace
 
 int main(int argc, char** argv) {
+  set_program_name("segment_bench");
   const auto parsed = parse_options(argc, argv);
   if (!parsed) return 2;
   const Options& opt = *parsed;
@@ -665,17 +494,14 @@ int main(int argc, char** argv) {
   {
     const auto parsed_name = parse_segment_name(name);
     if (!parsed_name) return 2;
-    std::snprintf(g_segment_path, sizeof g_segment_path, "%s", parsed_name->file_path.c_str());
-    std::snprintf(g_lock_path, sizeof g_lock_path, "%s", parsed_name->lock_path.c_str());
+    cleanup_on_signal(*parsed_name);
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
 
   const std::int64_t created_at = now_ns();
   auto writer = SegmentWriter::create(WriterOptions{.name = name, .geometry = *geometry, .group = {}});
   if (!writer) {
     std::fprintf(stderr, "segment_bench: %s\n", writer.error().message.c_str());
-    unlink(g_lock_path);
+    unlink_lock_file();
     return 1;
   }
   const double create_ms = static_cast<double>(now_ns() - created_at) / 1e6;
@@ -689,13 +515,7 @@ int main(int argc, char** argv) {
                                         writer->name().file_path, opt.symbols, geometry->interval_count, opt.depth,
                                         opt.journal, static_cast<double>(writer->size_bytes()) / 1048576.0,
                                         create_ms));
-  bench.out.info("build", fmt::format("{} GCC {}, {}", SCREENER_BUILD_TYPE, __VERSION__,
-#ifdef NDEBUG
-                                      "NDEBUG"
-#else
-                                      "assertions on"
-#endif
-                                      ));
+  bench.out.info("build", build_description());
   bench.out.info("cpus", fmt::format("{} online; {}", sysconf(_SC_NPROCESSORS_ONLN),
                                      opt.pin ? "writer pinned to CPU 0, reader to CPU 1" : "not pinned"));
   bench.out.info("units", "ns or us per operation as printed (JSON: always ns); ops/s over the timed regions");
@@ -708,6 +528,6 @@ int main(int argc, char** argv) {
 
   bench.out.info("elapsed", fmt::format("{:.1f} s", static_cast<double>(now_ns() - started) / 1e9));
   writer->shutdown();
-  unlink(g_lock_path);
+  unlink_lock_file();
   return 0;
 }
