@@ -19,7 +19,9 @@ constexpr std::string_view kUsage =
     "  symbols [--segment NAME]\n"
     "         the symbol table as CSV: slot, names, status, filters, complete rings\n"
     "  klines SYMBOL INTERVAL [--last N] [--segment NAME]\n"
-    "         a ring as CSV, oldest first; the forming bar last, with closed=false\n";
+    "         a ring as CSV, oldest first; the forming bar last, with closed=false\n"
+    "  eval (--csv FILE [--symbol SYM] | --symbol SYM [--segment NAME]) --interval IV [--series] 'EXPR'\n"
+    "         a rule's value (or a number's) at the last closed bar; --series: at every bar\n";
 }
 
 int main(int argc, char** argv) {
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   if (command == "header") return screener::ctl::run_header(args);
   if (command == "symbols") return screener::ctl::run_symbols(args);
   if (command == "klines") return screener::ctl::run_klines(args);
+  if (command == "eval") return screener::ctl::run_eval(args);
   std::fprintf(stderr, "screenerctl: unknown command '%.*s'\n%s", static_cast<int>(command.size()), command.data(),
                kUsage.data());
   return 2;
