@@ -5,6 +5,7 @@
 // data (REST backfill, then live WebSocket streams) and publishes every batch to the workers;
 // on SIGINT or SIGTERM it marks the segment SHUTDOWN, wakes every worker and removes it.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -65,6 +66,16 @@ screener::config::ScreenerConfig load(std::string path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Hold SIGINT/SIGTERM/SIGHUP pending until the io_context's signal_set is in place: a stop
+  // requested while the segment is being created or the TLS store loaded must still remove
+  // the segment, not kill the process with it left behind.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   const Arguments arguments = parse_arguments(argc, argv);
   screener::config::ScreenerConfig config;
   try {
@@ -121,6 +132,7 @@ int main(int argc, char** argv) {
     });
   };
   wait_for_signal();
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   ingest->start([&](const std::string& why) {
     spdlog::error("{}", why);
     exit_code = 1;

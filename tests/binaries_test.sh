@@ -29,6 +29,10 @@ journal_capacity = 1024
 [market]
 intervals = ["1m", "1h"]
 depth = 16
+[exchange]
+# Tests talk to loopback only: nothing listens here, so the ingest just keeps retrying.
+ws_url = "ws://127.0.0.1:9"
+rest_url = "http://127.0.0.1:9"
 TOML
 
 # A bad configuration is refused before anything is created.
@@ -62,6 +66,7 @@ wait_for 'grep -q "attached to segment" "$work/worker.log"' "the worker to attac
 
 kill -TERM "$daemon"
 wait_for '! kill -0 $daemon 2>/dev/null' "screenerd to exit"
+grep -q "Terminated received: shutting down" "$work/daemon.log" || fail "screenerd did not shut down cleanly"
 [ ! -e "/dev/shm/$segment" ] || fail "segment still exists after SIGTERM"
 wait_for 'grep -q "writer shut down" "$work/worker.log"' "the worker to notice the shutdown"
 # With no daemon coming back, the worker gives up after its attach timeout with a clear error.
