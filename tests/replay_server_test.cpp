@@ -453,7 +453,9 @@ TEST_CASE("ServerPingsAtTheConfiguredInterval", "[replay][ws][ping]") {
   const auto pings = client.pings();
   REQUIRE(pings.size() >= 3);
   CHECK(pings.size() <= 7);
-  for (std::size_t i = 1; i < pings.size(); ++i) CHECK(pings[i] - pings[i - 1] >= 150ms);
+  // On average one ping per interval: a timer that fires late on a loaded machine may bring
+  // two pings closer, but the cadence stays the configured one.
+  CHECK((pings.back() - pings.front()) / static_cast<int>(pings.size() - 1) >= 150ms);
   CHECK(client.read(message, 1000ms) == WsClient::Read::Timeout);   // answered, so still open
   CHECK_FALSE(client.closed());
 }
@@ -464,7 +466,10 @@ TEST_CASE("ClientThatDoesNotAnswerPingsIsDroppedAfterThePongTimeout", "[replay][
   options.pong_timeout = 400ms;
   Harness harness(options);
   WsClient client(harness.endpoint(), "/ws");
-  std::this_thread::sleep_for(900ms);   // not reading: pings go unanswered
+  // Not reading: pings go unanswered, and the server must drop the connection (bounded poll).
+  const auto deadline = Clock::now() + 3s;
+  while (Clock::now() < deadline && json_int(harness.status(), "connections") != 0)
+    std::this_thread::sleep_for(50ms);
   CHECK(json_int(harness.status(), "connections") == 0);
   CHECK(client.wait_closed(2s));
 }
