@@ -24,6 +24,7 @@
 #include "common/segment_reader.hpp"
 #include "tests/segment_test_support.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace screener;
 using namespace std::chrono_literals;

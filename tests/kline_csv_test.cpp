@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
+
+#include "tests/support/temp_dir.hpp"
 #include <zlib.h>
 
 #include <chrono>
@@ -23,38 +25,16 @@ const std::string kArchive27 = kData + "/nautilus_databinancevision_sample/ADABT
 const std::string kArchive28 = kData + "/nautilus_databinancevision_sample/ADABTC-1m-2021-11-28.csv";
 const std::string kWeek = kData + "/freqtrade_selskas_2021/binance_spot_1m_94pairs_2021-05-01_to_2021-05-07.csv.gz";
 
-/// A scratch directory for files a test writes, removed at the end of the test.
-class ScratchDir {
- public:
-  ScratchDir()
-      : path_(std::filesystem::temp_directory_path() /
-              ("kline_csv_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
+using ScratchDir = screener::test::TempDir;
 
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string file = (path_ / name).string();
-    std::ofstream(file, std::ios::binary) << content;
-    return file;
-  }
-  std::string write_gz(const std::string& name, const std::string& content) const {
-    const std::string file = (path_ / name).string();
-    gzFile gz = gzopen(file.c_str(), "wb");
-    gzwrite(gz, content.data(), static_cast<unsigned>(content.size()));
-    gzclose(gz);
-    return file;
-  }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
+/// Writes `content` gzip-compressed to `name` in `dir`; returns its path.
+std::string write_gz(const ScratchDir& dir, const std::string& name, const std::string& content) {
+  const std::string file = dir.file(name);
+  gzFile gz = gzopen(file.c_str(), "wb");
+  gzwrite(gz, content.data(), static_cast<unsigned>(content.size()));
+  gzclose(gz);
+  return file;
+}
 
 const KlineSeries* find_series(const std::vector<KlineSeries>& all, const std::string& symbol) {
   for (const auto& s : all)
@@ -160,7 +140,7 @@ TEST_CASE("SevenColumnPlainFileWithSeveralSymbols", "[kline_csv]") {
   CHECK(sut->at(1).text(0, KlineField::Volume) == "2982371.1000000001");
   CHECK(sut->at(1).text(0, KlineField::Open) == "58720.45");
 
-  const std::string gz = dir.write_gz("two.csv.gz",
+  const std::string gz = write_gz(dir, "two.csv.gz",
                                       "symbol,open_time_ms,open,high,low,close,volume\n"
                                       "AUSDT,1619827200000,1.5,1.6,1.4,1.55,10\n"
                                       "AUSDT,1619827260000,1.55,1.55,1.55,1.55,0.0\n");

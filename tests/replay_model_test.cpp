@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
+
+#include "tests/support/temp_dir.hpp"
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -248,27 +250,7 @@ std::string error_body(int code, std::string_view msg) {
   return fmt::format("{{\"code\":{},\"msg\":\"{}\"}}", code, msg);
 }
 
-class ScratchDir {
- public:
-  ScratchDir()
-      : path_(std::filesystem::temp_directory_path() / ("replay_model_test_" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string file = (path_ / name).string();
-    std::ofstream(file, std::ios::binary) << content;
-    return file;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using ScratchDir = screener::test::TempDir;
 
 }  // namespace
 
