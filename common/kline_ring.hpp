@@ -30,6 +30,7 @@ struct RingState {
   std::uint64_t head;
   std::uint64_t rewrite_count;
   std::uint32_t flags;
+  std::int64_t backfilled_through_ms;  ///< bars up to this open time came from a backfill
   std::uint64_t stored;            ///< closed bars currently held: min(head, capacity)
 
   [[nodiscard]] bool complete() const noexcept { return (flags & kRingComplete) != 0; }
@@ -109,6 +110,13 @@ inline void ring_set_complete(const MutableSegmentView& view, std::uint32_t ring
   store_release(&control->flags, complete ? (flags | kRingComplete) : (flags & ~kRingComplete));
 }
 
+/// Records that the bar with this open time comes from a backfill, before it is stored: a reader
+/// that sees the bar (acquire on the head) then also sees the mark.
+inline void ring_mark_backfilled(const MutableSegmentView& view, std::uint32_t ring, std::int64_t open_time_ms) noexcept {
+  RingControl* control = view.ring_control(ring);
+  if (load_relaxed(&control->backfilled_through_ms) < open_time_ms)
+    store_release(&control->backfilled_through_ms, open_time_ms);
+}
 /// Stores a closed bar by its open time: appends, overwrites the bar with the same open time, or
 /// inserts it into a gap. Idempotent: storing the same bar twice leaves the ring unchanged.
 inline UpsertResult ring_upsert_closed(const MutableSegmentView& view, std::uint32_t ring, const Bar& bar) noexcept {
@@ -170,6 +178,7 @@ inline UpsertResult ring_upsert_closed(const MutableSegmentView& view, std::uint
     state.head = load_acquire(&control->head);
     state.rewrite_count = load_acquire(&control->rewrite_count);
     state.flags = load_acquire(&control->flags);
+    state.backfilled_through_ms = load_acquire(&control->backfilled_through_ms);
     if ((state.closed_seq & 1U) != 0 || load_relaxed(&control->closed_seq) != state.closed_seq) continue;
     state.stored = std::min<std::uint64_t>(state.head, view.ring_capacity());
     return state;
@@ -179,8 +188,11 @@ inline UpsertResult ring_upsert_closed(const MutableSegmentView& view, std::uint
 
 /// Copies the newest `out.size()` closed bars (fewer if fewer are stored), oldest first, into
 /// `out`. Returns how many were copied; nothing if a write kept overlapping the copy.
+/// `head_out`, when given, receives the head the copy is consistent with: the copied bars are
+/// [head - count, head).
 [[nodiscard]] inline std::optional<std::size_t> ring_read_closed(const SegmentView& view, std::uint32_t ring,
-                                                                 std::span<Bar> out) noexcept {
+                                                                 std::span<Bar> out,
+                                                                 std::uint64_t* head_out = nullptr) noexcept {
   const RingControl* control = view.ring_control(ring);
   const std::uint64_t capacity = view.ring_capacity();
   for (int attempt = 0; attempt < kSeqlockReadAttempts; ++attempt) {
@@ -191,7 +203,10 @@ inline UpsertResult ring_upsert_closed(const MutableSegmentView& view, std::uint
     // One division per copy, not per bar: the slot index wraps with a compare.
     for (std::uint64_t i = 0, slot = (head - count) % capacity; i < count; ++i, slot = slot + 1 == capacity ? 0 : slot + 1)
       out[i] = ring_detail::load_slot(view, ring, slot);
-    if (load_relaxed(&control->closed_seq) == s0) return static_cast<std::size_t>(count);
+    if (load_relaxed(&control->closed_seq) == s0) {
+      if (head_out != nullptr) *head_out = head;
+      return static_cast<std::size_t>(count);
+    }
   }
   return std::nullopt;
 }

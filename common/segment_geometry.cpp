@@ -15,7 +15,9 @@ std::unexpected<SegmentError> invalid(std::string message) {
 std::expected<SegmentGeometry, SegmentError> make_geometry(std::uint32_t max_symbols,
                                                            std::span<const Interval> intervals,
                                                            std::uint32_t ring_capacity,
-                                                           std::uint32_t journal_capacity) {
+                                                           std::uint32_t journal_capacity,
+                                                           std::uint32_t trader_capacity,
+                                                           std::uint32_t trader_text_bytes) {
   if (max_symbols == 0 || max_symbols > kMaxSymbolsLimit)
     return invalid(fmt::format("max_symbols = {} is out of range [1, {}]", max_symbols, kMaxSymbolsLimit));
   if (intervals.empty() || intervals.size() > kMaxIntervals)
@@ -28,7 +30,14 @@ std::expected<SegmentGeometry, SegmentError> make_geometry(std::uint32_t max_sym
     return invalid(fmt::format("journal capacity = {} must be a power of two in [{}, {}]", journal_capacity,
                                kMinJournalCapacity, kMaxJournalCapacity));
 
+  if (trader_capacity == 0 || trader_capacity > kMaxTraderCapacity)
+    return invalid(fmt::format("max_traders = {} is out of range [1, {}]", trader_capacity, kMaxTraderCapacity));
+  if (trader_text_bytes < kMinTraderTextBytes || trader_text_bytes > kMaxTraderTextBytes || trader_text_bytes % 8 != 0)
+    return invalid(fmt::format("trader text area = {} bytes must be a multiple of 8 in [{}, {}]", trader_text_bytes,
+                               kMinTraderTextBytes, kMaxTraderTextBytes));
   SegmentGeometry g{};
+  g.trader_capacity = trader_capacity;
+  g.trader_text_bytes = trader_text_bytes;
   g.max_symbols = max_symbols;
   g.interval_count = static_cast<std::uint32_t>(intervals.size());
   g.ring_capacity = ring_capacity;

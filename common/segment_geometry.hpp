@@ -24,6 +24,12 @@ inline constexpr std::uint32_t kMaxJournalCapacity = 1U << 24;
 inline constexpr std::uint32_t kDefaultMaxSymbols = 400;
 inline constexpr std::uint32_t kDefaultRingCapacity = 1440;
 inline constexpr std::uint32_t kDefaultJournalCapacity = 1U << 16;
+/// The trader table: up to 4096 traders and 4 MiB of trader file text by default.
+inline constexpr std::uint32_t kDefaultTraderCapacity = 4096;
+inline constexpr std::uint32_t kMaxTraderCapacity = 65'536;
+inline constexpr std::uint32_t kDefaultTraderTextBytes = 4U << 20;
+inline constexpr std::uint32_t kMinTraderTextBytes = 4096;
+inline constexpr std::uint32_t kMaxTraderTextBytes = 256U << 20;
 inline constexpr Interval kDefaultIntervals[] = {Interval::m1, Interval::m5, Interval::m15,
                                                  Interval::h1, Interval::h4, Interval::d1};
 
@@ -31,7 +37,9 @@ inline constexpr Interval kDefaultIntervals[] = {Interval::m1, Interval::m5, Int
 [[nodiscard]] std::expected<SegmentGeometry, SegmentError> make_geometry(std::uint32_t max_symbols,
                                                                          std::span<const Interval> intervals,
                                                                          std::uint32_t ring_capacity,
-                                                                         std::uint32_t journal_capacity);
+                                                                         std::uint32_t journal_capacity,
+                                                                         std::uint32_t trader_capacity = kDefaultTraderCapacity,
+                                                                         std::uint32_t trader_text_bytes = kDefaultTraderTextBytes);
 
 /// Interval of a ring's interval index.
 [[nodiscard]] inline Interval geometry_interval(const SegmentGeometry& g, std::uint32_t interval_index) noexcept {

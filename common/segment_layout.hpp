@@ -11,6 +11,8 @@
 //   ring controls RingControl[max_symbols * intervals]    head, ring sequence, forming bar; 256 B each
 //   ring columns  per ring, kColumnCount columns of ring_capacity 8-byte values (columnar)
 //   journal       JournalRecord[journal_capacity]         what changed, 16 B each
+//   trader table  TraderTableHeader, TraderEntry[trader_capacity], trader file texts
+//                 (seqlocked as a whole: which traders run and which worker owns each)
 //
 // Ring r of symbol slot s and interval index i is r = s * interval_count + i.
 // Every region starts on a 4 KiB boundary; every hot word has a 128-byte line to itself.
@@ -25,7 +27,7 @@
 namespace screener::shm {
 
 inline constexpr std::uint64_t kSegmentMagic = 0x31524e4545524353ULL;  // "SCREENR1" in memory
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 inline constexpr std::size_t kLineSpan = 128;  // two cache lines: adjacent-line prefetch included
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kHeaderSize = kPageSize;
@@ -42,8 +44,10 @@ struct SegmentGeometry {
   std::uint32_t ring_capacity;      ///< closed bars kept per (symbol, interval)
   std::uint32_t journal_capacity;   ///< records; a power of two
   std::array<std::uint8_t, kMaxIntervals> interval_codes;  ///< screener::Interval values
+  std::uint32_t trader_capacity;    ///< entries in the trader table
+  std::uint32_t trader_text_bytes;  ///< bytes for the trader files' texts; a multiple of 8
 };
-static_assert(sizeof(SegmentGeometry) == 32);
+static_assert(sizeof(SegmentGeometry) == 40);
 
 /// Byte offsets from the segment base, and byte lengths, of every region.
 struct RegionTable {
@@ -59,8 +63,10 @@ struct RegionTable {
   std::uint64_t ring_stride;     ///< bytes from one ring's first column to the next ring's
   std::uint64_t journal_offset;
   std::uint64_t journal_bytes;
+  std::uint64_t trader_table_offset;
+  std::uint64_t trader_table_bytes;
 };
-static_assert(sizeof(RegionTable) == 96);
+static_assert(sizeof(RegionTable) == 112);
 
 /// The first page. Identity fields are written once before `state` becomes READY (release);
 /// the four hot words after them each own a 128-byte line.
@@ -76,7 +82,7 @@ struct SegmentHeader {
   std::uint64_t created_unix_ns;
   SegmentGeometry geometry;
   RegionTable regions;
-  std::array<std::uint8_t, 512 - 184> reserved1;
+  std::array<std::uint8_t, 512 - 208> reserved1;
 
   std::uint32_t state;             ///< SegmentState
   std::array<std::uint8_t, kLineSpan - 4> pad_state;
@@ -102,8 +108,8 @@ static_assert(offsetof(SegmentHeader, writer_epoch) == 32);
 static_assert(offsetof(SegmentHeader, writer_pid) == 40);
 static_assert(offsetof(SegmentHeader, created_unix_ns) == 48);
 static_assert(offsetof(SegmentHeader, geometry) == 56);
-static_assert(offsetof(SegmentHeader, regions) == 88);
-static_assert(offsetof(SegmentHeader, reserved1) == 184);
+static_assert(offsetof(SegmentHeader, regions) == 96);
+static_assert(offsetof(SegmentHeader, reserved1) == 208);
 static_assert(offsetof(SegmentHeader, state) == 512);
 static_assert(offsetof(SegmentHeader, heartbeat_ns) == 640);
 static_assert(offsetof(SegmentHeader, futex_word) == 768);
@@ -185,7 +191,8 @@ struct RingControl {
   std::uint64_t rewrite_count;     ///< bumped whenever stored history changes other than by appending
   std::uint32_t flags;             ///< kRingComplete
   std::uint32_t reserved0;
-  std::array<std::uint8_t, kLineSpan - 32> pad_closed;
+  std::int64_t backfilled_through_ms;  ///< newest open time ever stored from REST (backfill); 0: none
+  std::array<std::uint8_t, kLineSpan - 40> pad_closed;
   SeqlockSlot<Bar> forming;        ///< open_time_ms == 0: no forming bar
   std::array<std::uint8_t, kLineSpan - sizeof(SeqlockSlot<Bar>)> pad_forming;
 };
@@ -194,6 +201,7 @@ static_assert(offsetof(RingControl, closed_seq) == 0);
 static_assert(offsetof(RingControl, head) == 8);
 static_assert(offsetof(RingControl, rewrite_count) == 16);
 static_assert(offsetof(RingControl, flags) == 24);
+static_assert(offsetof(RingControl, backfilled_through_ms) == 32);
 static_assert(offsetof(RingControl, forming) == kLineSpan);
 
 /// The columns of a ring, in storage order. Each holds ring_capacity 8-byte values.
@@ -230,6 +238,50 @@ static_assert(sizeof(JournalRecord) == 16);
 }
 
 // ---------------------------------------------------------------------------------------------
+// Trader table: the traders screenerd validated, each trader file's text, and the worker that
+// owns it. Workers compile the texts themselves with the same code the daemon validated them
+// with, so the segment carries source, not a compiled form whose ABI would have to be frozen.
+// The whole table is one seqlock (TraderTableHeader::seq): it changes only on a reload or a
+// rebalance, and a reader copies it in one go.
+
+inline constexpr std::size_t kTraderNameCapacity = 64;
+inline constexpr std::size_t kSocketPathCapacity = 112;  // sun_path holds 108
+inline constexpr std::size_t kStateDirCapacity = 256;
+inline constexpr std::uint32_t kUnassigned = 0xFFFF'FFFFU;
+
+struct TraderTableHeader {
+  std::uint64_t seq;                ///< seqlock over everything in the table; odd while written
+  std::uint64_t generation;         ///< bumped by every publication; 0: nothing published yet
+  std::uint32_t trader_count;
+  std::uint32_t worker_count;       ///< workers the assignment was made for
+  std::uint64_t text_bytes;         ///< bytes of the text area in use
+  std::uint64_t published_unix_ns;
+  std::array<char, kSocketPathCapacity> socket_path;  ///< where workers connect (NUL-padded)
+  std::array<char, kStateDirCapacity> state_dir;      ///< where workers persist fired state
+  std::array<std::uint8_t, kPageSize - 40 - kSocketPathCapacity - kStateDirCapacity> reserved;
+};
+static_assert(sizeof(TraderTableHeader) == kPageSize && std::is_trivially_copyable_v<TraderTableHeader>);
+static_assert(offsetof(TraderTableHeader, seq) == 0);
+static_assert(offsetof(TraderTableHeader, generation) == 8);
+static_assert(offsetof(TraderTableHeader, socket_path) == 40);
+
+/// One trader. Its file's text and path live in the text area, at 8-byte aligned offsets.
+struct TraderEntry {
+  std::array<char, kTraderNameCapacity> name;  ///< NUL-padded (no NUL when 64 bytes long)
+  std::uint32_t owner;              ///< worker index, or kUnassigned
+  std::uint32_t text_length;        ///< bytes of the trader file
+  std::uint64_t text_offset;        ///< from the start of the text area
+  std::uint64_t path_offset;        ///< the file's path, for messages
+  std::uint32_t path_length;
+  std::uint32_t reserved0;
+  std::uint64_t content_hash;       ///< FNV-1a of the text: an unchanged trader keeps its state
+  std::array<std::uint8_t, 24> reserved1;
+};
+static_assert(sizeof(TraderEntry) == 128 && std::is_trivially_copyable_v<TraderEntry>);
+static_assert(offsetof(TraderEntry, owner) == 64);
+static_assert(offsetof(TraderEntry, text_offset) == 72);
+
+// ---------------------------------------------------------------------------------------------
 // Layout hash: FNV-1a over every constant that shapes the format. Two builds agree on it exactly
 // when they agree on the ABI, so a reader refuses any segment written by an incompatible build.
 
@@ -254,8 +306,11 @@ inline constexpr std::uint64_t kLayoutHash = [] {
            std::uint64_t{sizeof(RegionTable)}, std::uint64_t{sizeof(SymbolInfo)}, std::uint64_t{sizeof(SymbolSlot)},
            std::uint64_t{sizeof(Ticker)}, std::uint64_t{sizeof(TickerSlot)}, std::uint64_t{sizeof(Bar)},
            std::uint64_t{sizeof(RingControl)}, std::uint64_t{offsetof(RingControl, forming)},
+           std::uint64_t{offsetof(RingControl, backfilled_through_ms)},
            std::uint64_t{kColumnCount}, std::uint64_t{sizeof(JournalRecord)}, std::uint64_t{kMaxIntervals},
-           std::uint64_t{kSymbolNameCapacity}, std::uint64_t{kAssetNameCapacity}}) {
+           std::uint64_t{kSymbolNameCapacity}, std::uint64_t{kAssetNameCapacity},
+           std::uint64_t{sizeof(TraderTableHeader)}, std::uint64_t{sizeof(TraderEntry)},
+           std::uint64_t{offsetof(TraderEntry, text_offset)}, std::uint64_t{kTraderNameCapacity}}) {
     h = detail::fnv1a(h, v);
   }
   return h;
@@ -284,11 +339,15 @@ inline constexpr std::uint64_t kLayoutHash = [] {
   r.ring_columns_bytes = round_up(rings * r.ring_stride, kPageSize);
   r.journal_offset = r.ring_columns_offset + r.ring_columns_bytes;
   r.journal_bytes = round_up(std::uint64_t{g.journal_capacity} * sizeof(JournalRecord), kPageSize);
+  r.trader_table_offset = r.journal_offset + r.journal_bytes;
+  r.trader_table_bytes = round_up(sizeof(TraderTableHeader) + std::uint64_t{g.trader_capacity} * sizeof(TraderEntry) +
+                                      round_up(g.trader_text_bytes, 8),
+                                  kPageSize);
   return r;
 }
 
 [[nodiscard]] constexpr std::uint64_t total_size(const RegionTable& r) noexcept {
-  return r.journal_offset + r.journal_bytes;
+  return r.trader_table_offset + r.trader_table_bytes;
 }
 
 }  // namespace screener::shm

@@ -116,7 +116,8 @@ std::expected<SegmentReader, SegmentError> SegmentReader::open(const ReaderOptio
                             path, header->layout_hash, kLayoutHash));
   const SegmentGeometry& g = header->geometry;
   const bool geometry_sane = g.max_symbols > 0 && g.interval_count > 0 && g.interval_count <= kMaxIntervals &&
-                             g.ring_capacity > 0 && g.journal_capacity > 0 &&
+                             g.ring_capacity > 0 && g.journal_capacity > 0 && g.trader_capacity > 0 &&
+                             g.trader_text_bytes % 8 == 0 &&
                              (g.journal_capacity & (g.journal_capacity - 1)) == 0;
   const RegionTable expected_regions = compute_regions(g);
   if (!geometry_sane || !same_regions(expected_regions, header->regions) ||

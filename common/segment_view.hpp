@@ -68,6 +68,19 @@ class BasicSegmentView {
   [[nodiscard]] Ptr<JournalRecord> journal_records() const noexcept {
     return at<JournalRecord>(regions_.journal_offset);
   }
+  [[nodiscard]] std::uint32_t trader_capacity() const noexcept { return geometry_.trader_capacity; }
+  [[nodiscard]] std::uint64_t trader_text_bytes() const noexcept { return geometry_.trader_text_bytes; }
+  [[nodiscard]] Ptr<TraderTableHeader> trader_table() const noexcept {
+    return at<TraderTableHeader>(regions_.trader_table_offset);
+  }
+  [[nodiscard]] Ptr<TraderEntry> trader_entries() const noexcept {
+    return at<TraderEntry>(regions_.trader_table_offset + sizeof(TraderTableHeader));
+  }
+  /// The text area as 8-byte words: texts are copied word by word under the table's seqlock.
+  [[nodiscard]] Ptr<std::uint64_t> trader_text_words() const noexcept {
+    return at<std::uint64_t>(regions_.trader_table_offset + sizeof(TraderTableHeader) +
+                             std::uint64_t{geometry_.trader_capacity} * sizeof(TraderEntry));
+  }
 
  private:
   template <class T>

@@ -20,6 +20,7 @@
 #include "common/clock.hpp"
 #include "common/futex.hpp"
 #include "common/journal.hpp"
+#include "common/trader_table.hpp"
 #include "common/seqlock.hpp"
 #include "common/shm_atomic.hpp"
 
@@ -76,12 +77,12 @@ std::expected<SegmentWriter, SegmentError> SegmentWriter::create(const WriterOpt
   if (!name) return std::unexpected(name.error());
   const SegmentGeometry& geometry = options.geometry;
   if (geometry.max_symbols == 0 || geometry.interval_count == 0 || geometry.ring_capacity == 0 ||
-      geometry.journal_capacity == 0)
+      geometry.journal_capacity == 0 || geometry.trader_capacity == 0 || geometry.trader_text_bytes % 8 != 0)
     return fail(SegmentErrc::InvalidGeometry,
                 fmt::format("segment '{}': geometry has a zero dimension (symbols={} intervals={} depth={} "
-                            "journal={}); build it with make_geometry",
+                            "journal={} traders={} trader text={}); build it with make_geometry",
                             name->name, geometry.max_symbols, geometry.interval_count, geometry.ring_capacity,
-                            geometry.journal_capacity));
+                            geometry.journal_capacity, geometry.trader_capacity, geometry.trader_text_bytes));
   auto gid = resolve_group(options.group);
   if (!gid) return std::unexpected(gid.error());
 
@@ -212,7 +213,9 @@ void SegmentWriter::write_forming(std::uint32_t symbol, std::uint32_t interval_i
   journal(symbol, static_cast<std::uint8_t>(interval_index), JournalKind::Forming);
 }
 
-UpsertResult SegmentWriter::upsert_closed(std::uint32_t symbol, std::uint32_t interval_index, const Bar& bar) noexcept {
+UpsertResult SegmentWriter::upsert_closed(std::uint32_t symbol, std::uint32_t interval_index, const Bar& bar,
+                                          bool from_backfill) noexcept {
+  if (from_backfill) ring_mark_backfilled(view_, view_.ring_index(symbol, interval_index), bar.open_time_ms);
   const UpsertResult result = ring_upsert_closed(view_, view_.ring_index(symbol, interval_index), bar);
   const auto interval = static_cast<std::uint8_t>(interval_index);
   switch (result) {
@@ -228,6 +231,12 @@ UpsertResult SegmentWriter::upsert_closed(std::uint32_t symbol, std::uint32_t in
 void SegmentWriter::set_ring_complete(std::uint32_t symbol, std::uint32_t interval_index, bool complete) noexcept {
   ring_set_complete(view_, view_.ring_index(symbol, interval_index), complete);
   journal(symbol, static_cast<std::uint8_t>(interval_index), JournalKind::RingFlags);
+}
+
+std::expected<std::uint64_t, std::string> SegmentWriter::publish_trader_table(const TraderTableContent& content) {
+  auto generation = trader_table_write(view_, content);
+  if (generation) dirty_ = true;
+  return generation;
 }
 
 bool SegmentWriter::publish() noexcept {

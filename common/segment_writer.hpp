@@ -22,6 +22,7 @@
 #include "common/segment_layout.hpp"
 #include "common/segment_name.hpp"
 #include "common/segment_view.hpp"
+#include "common/trader_table.hpp"
 
 namespace screener::shm {
 
@@ -55,9 +56,14 @@ class SegmentWriter {
   void write_ticker(std::uint32_t symbol, const Ticker& ticker) noexcept;
   void write_forming(std::uint32_t symbol, std::uint32_t interval_index, const Bar& bar) noexcept;
   /// Stores a closed bar by open time (append, overwrite or gap fill); journals what changed.
-  UpsertResult upsert_closed(std::uint32_t symbol, std::uint32_t interval_index, const Bar& bar) noexcept;
+  /// `from_backfill`: the bar came from REST, not the live stream (workers mark signals on it late).
+  UpsertResult upsert_closed(std::uint32_t symbol, std::uint32_t interval_index, const Bar& bar,
+                             bool from_backfill = false) noexcept;
   void set_ring_complete(std::uint32_t symbol, std::uint32_t interval_index, bool complete) noexcept;
 
+  /// Writes a new generation of the trader table (see trader_table.hpp); the next publish() wakes
+  /// the workers to read it. An error, and nothing changed, when it does not fit.
+  [[nodiscard]] std::expected<std::uint64_t, std::string> publish_trader_table(const TraderTableContent& content);
   /// Ends a batch: publish sequence, futex word, one FUTEX_WAKE. Returns false, and wakes
   /// nobody, when nothing was written since the last publish.
   bool publish() noexcept;

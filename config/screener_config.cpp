@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +36,12 @@ SegmentConfig read_segment(TableReader table) {
   segment.group = table.string("group", segment.group);
   segment.heartbeat_timeout = std::chrono::milliseconds(
       table.integer("heartbeat_timeout_ms", segment.heartbeat_timeout.count(), 100, 600'000));
+  segment.max_traders = static_cast<std::uint32_t>(
+      table.integer("max_traders", segment.max_traders, 1, shm::kMaxTraderCapacity));
+  segment.trader_text_bytes = static_cast<std::uint32_t>(table.integer(
+      "trader_text_bytes", segment.trader_text_bytes, shm::kMinTraderTextBytes, shm::kMaxTraderTextBytes));
+  if (segment.trader_text_bytes % 8 != 0)
+    table.fail("trader_text_bytes", fmt::format("must be a multiple of 8, got {}", segment.trader_text_bytes));
   if (auto name = shm::parse_segment_name(segment.name); !name) table.fail("name", name.error().message);
   table.reject_unknown_keys();
   return segment;
@@ -110,10 +119,65 @@ IngestConfig read_ingest(TableReader table) {
   return ingest;
 }
 
+TradersConfig read_traders(TableReader table) {
+  TradersConfig traders;
+  const std::string dir = table.string("dir", traders.dir);
+  traders.dir_is_default = dir == traders.dir;
+  traders.dir = dir;
+  traders.socket = table.string("socket", traders.socket);
+  if (traders.socket.size() >= 108)
+    table.fail("socket", fmt::format("'{}' is {} bytes; a Unix socket path holds at most 107", traders.socket,
+                                     traders.socket.size()));
+  traders.state_dir = table.string("state_dir", traders.state_dir);
+  table.reject_unknown_keys();
+  return traders;
+}
+
+SignalsConfig read_signals(TableReader table) {
+  SignalsConfig signals;
+  signals.jsonl = table.string("jsonl", signals.jsonl);
+  signals.to_stdout = table.boolean("stdout", signals.to_stdout);
+  table.reject_unknown_keys();
+  return signals;
+}
+
+std::string environment_or(const char* variable, std::string fallback) {
+  const char* value = std::getenv(variable);
+  return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
+}
+
 }  // namespace
 
+std::string ScreenerConfig::socket_path() const {
+  if (!traders.socket.empty()) return traders.socket;
+  // RUNTIME_DIRECTORY may list several directories separated by ':'; the first is ours.
+  std::string runtime = environment_or("RUNTIME_DIRECTORY", "/tmp");
+  runtime = runtime.substr(0, runtime.find(':'));
+  return fmt::format("{}/screener-{}.sock", runtime, segment.name);
+}
+
+std::string ScreenerConfig::state_dir() const {
+  if (!traders.state_dir.empty()) return traders.state_dir;
+  // systemd's StateDirectory= first; then the system location for root and the XDG one for
+  // anyone else, so that running screenerd by hand needs no write access to /var/lib.
+  if (const char* systemd = std::getenv("STATE_DIRECTORY"); systemd != nullptr && *systemd != '\0') {
+    const std::string state = systemd;
+    return state.substr(0, state.find(':'));
+  }
+  if (::geteuid() == 0) return "/var/lib/screener";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg == '/') return fmt::format("{}/screener", xdg);
+  return fmt::format("{}/.local/state/screener", environment_or("HOME", "/tmp"));
+}
+
+std::string ScreenerConfig::jsonl_path() const {
+  if (signals.jsonl == "-") return {};
+  if (!signals.jsonl.empty()) return signals.jsonl;
+  return state_dir() + "/signals.jsonl";
+}
+
 shm::SegmentGeometry ScreenerConfig::geometry() const {
-  auto geometry = shm::make_geometry(segment.max_symbols, market.intervals, market.depth, segment.journal_capacity);
+  auto geometry = shm::make_geometry(segment.max_symbols, market.intervals, market.depth, segment.journal_capacity,
+                                     segment.max_traders, segment.trader_text_bytes);
   if (!geometry) throw ConfigError(source, 1, 1, "segment", geometry.error().message);
   return *geometry;
 }
@@ -134,6 +198,8 @@ ScreenerConfig parse_config(std::string_view text, std::string source) {
   config.exchange = read_exchange(root.table("exchange"));
   config.universe = read_universe(root.table("universe"));
   config.ingest = read_ingest(root.table("ingest"));
+  config.traders = read_traders(root.table("traders"));
+  config.signals = read_signals(root.table("signals"));
   root.reject_unknown_keys();
   if (!config.universe.symbols.empty() && config.universe.symbols.size() > config.segment.max_symbols)
     throw ConfigError(source, 1, 1, "universe.symbols",

@@ -22,6 +22,8 @@ struct SegmentConfig {
   std::uint32_t journal_capacity = 65536;    ///< records; a power of two
   std::string group;                         ///< group that may read the segment; empty: screenerd's own
   std::chrono::milliseconds heartbeat_timeout{5000};
+  std::uint32_t max_traders = shm::kDefaultTraderCapacity;        ///< trader table entries
+  std::uint32_t trader_text_bytes = shm::kDefaultTraderTextBytes;  ///< room for the trader files' texts
 };
 
 struct MarketConfig {
@@ -53,6 +55,21 @@ struct IngestConfig {
   double rest_weight_share = 0.8;                   ///< of the exchange's per-minute weight limit
 };
 
+/// Where the traders come from and how the workers reach the daemon.
+struct TradersConfig {
+  std::string dir = "/etc/screener/traders.d";  ///< *.toml, one trader each
+  bool dir_is_default = true;                   ///< a missing default directory means "no traders"
+  std::string socket;      ///< workers' Unix socket; empty: ${RUNTIME_DIRECTORY:-/tmp}/screener-<segment>.sock
+  std::string state_dir;   ///< fired state and signals; empty: $STATE_DIRECTORY, /var/lib/screener for root,
+                           ///< ${XDG_STATE_HOME:-~/.local/state}/screener for other users
+};
+
+/// Where signals are written.
+struct SignalsConfig {
+  std::string jsonl;       ///< JSON Lines file; empty: <state_dir>/signals.jsonl; "-": none
+  bool to_stdout = true;   ///< one line per signal on stdout (the journal under systemd)
+};
+
 struct ScreenerConfig {
   std::string source;                        ///< file it came from, or "<defaults>"
   SegmentConfig segment;
@@ -60,6 +77,15 @@ struct ScreenerConfig {
   ExchangeConfig exchange;
   UniverseConfig universe;
   IngestConfig ingest;
+  TradersConfig traders;
+  SignalsConfig signals;
+
+  /// The workers' socket path with the defaults applied.
+  [[nodiscard]] std::string socket_path() const;
+  /// The workers' state directory with the defaults applied.
+  [[nodiscard]] std::string state_dir() const;
+  /// The JSON Lines file with the defaults applied; empty when signals go to no file.
+  [[nodiscard]] std::string jsonl_path() const;
 
   /// The segment geometry these settings describe (validated).
   [[nodiscard]] shm::SegmentGeometry geometry() const;

@@ -56,6 +56,14 @@ std::string TableReader::string(std::string_view key, std::string fallback) {
   return std::string(node->as_string()->get());
 }
 
+bool TableReader::boolean(std::string_view key, bool fallback) {
+  read_.emplace(key);
+  const toml::node* node = table_->get(key);
+  if (node == nullptr) return fallback;
+  if (!node->is_boolean()) fail_at(node->source(), key, "expected true or false, got " + type_name(*node));
+  return node->as_boolean()->get();
+}
+
 std::int64_t TableReader::integer(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max) {
   read_.emplace(key);
   const toml::node* node = table_->get(key);

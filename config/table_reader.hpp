@@ -22,6 +22,7 @@ class TableReader {
   TableReader(const toml::table& table, std::string path, std::string file);
 
   [[nodiscard]] std::string string(std::string_view key, std::string fallback);
+  [[nodiscard]] bool boolean(std::string_view key, bool fallback);
   [[nodiscard]] std::int64_t integer(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max);
   [[nodiscard]] std::vector<std::string> strings(std::string_view key, std::vector<std::string> fallback);
   /// The sub-table `key`, empty if absent.

@@ -19,5 +19,18 @@ TEST_CASE("DefaultGeometryRegionsAreContiguousPageAlignedAndSizedByTheirCounts",
   CHECK(r.ring_stride == 10 * 1440 * 8);
   CHECK(r.ring_columns_bytes == 2400ULL * 115200);
   CHECK(r.journal_bytes == 65536 * 16);
-  CHECK(total_size(r) == 4096 + 53248 + 53248 + 614400 + 276480000 + 1048576);
+  CHECK(r.trader_table_offset == r.journal_offset + r.journal_bytes);
+  CHECK(r.trader_table_bytes == 4096 + 4096 * 128 + (4U << 20));  // already whole pages
+  CHECK(total_size(r) == 4096 + 53248 + 53248 + 614400 + 276480000 + 1048576 + 4722688);
+}
+
+TEST_CASE("TraderTableSizeFollowsItsConfiguredCapacityAndTextArea", "[layout]") {
+  const auto geometry = make_geometry(20, kDefaultIntervals, 120, 4096, 10, 5000);
+  REQUIRE(geometry);
+  const RegionTable r = compute_regions(*geometry);
+  CHECK(r.trader_table_bytes == 3 * 4096);  // 4096 + 10 * 128 + 5000 = 10376, rounded up to 3 pages
+  CHECK(r.trader_table_bytes % kPageSize == 0);
+  CHECK_FALSE(make_geometry(20, kDefaultIntervals, 120, 4096, 0, 5000));
+  CHECK_FALSE(make_geometry(20, kDefaultIntervals, 120, 4096, 10, 5001));
+  CHECK(make_geometry(20, kDefaultIntervals, 120, 4096, 10, 5001).error().message.find("5001") != std::string::npos);
 }

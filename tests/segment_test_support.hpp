@@ -111,7 +111,7 @@ inline constexpr Interval kTestIntervals[] = {Interval::m1, Interval::m5};
 /// A small segment: `symbols` symbols x 2 intervals, `capacity` closed bars, `journal` records.
 inline shm::SegmentGeometry small_geometry(std::uint32_t symbols = 4, std::uint32_t capacity = 8,
                                            std::uint32_t journal = 256) {
-  auto geometry = shm::make_geometry(symbols, kTestIntervals, capacity, journal);
+  auto geometry = shm::make_geometry(symbols, kTestIntervals, capacity, journal, 16, 16384);
   if (!geometry) throw std::runtime_error(geometry.error().message);
   return *geometry;
 }

@@ -56,7 +56,7 @@ void MarketWriter::apply_mini_tickers(std::span<const feed::MiniTickerUpdate> up
 
 void MarketWriter::store_closed(std::uint32_t symbol, std::uint32_t interval_index, const shm::Bar& bar,
                                 bool from_rest) noexcept {
-  const shm::UpsertResult result = writer_.upsert_closed(symbol, interval_index, bar);
+  const shm::UpsertResult result = writer_.upsert_closed(symbol, interval_index, bar, from_rest);
   RingTrack& ring = track(symbol, interval_index);
   if (result == shm::UpsertResult::Appended || result == shm::UpsertResult::Inserted ||
       result == shm::UpsertResult::Replaced) {

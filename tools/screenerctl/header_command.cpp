@@ -3,12 +3,14 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <string>
 
 #include "common/clock.hpp"
 #include "common/interval.hpp"
 #include "common/segment_reader.hpp"
 #include "common/shm_atomic.hpp"
+#include "common/trader_table.hpp"
 #include "tools/screenerctl/commands.hpp"
 
 namespace screener::ctl {
@@ -58,6 +60,20 @@ int run_header(std::span<const std::string_view> args) {
   fmt::print("journal          {} records, head {}\n", g.journal_capacity, shm::load_acquire(&h.journal_head));
   fmt::print("publish seq      {}\n", reader->publish_seq());
   fmt::print("futex word       {}\n", reader->futex_value());
+  if (const auto table = shm::trader_table_read(reader->view())) {
+    std::map<std::uint32_t, int> per_worker;
+    for (const shm::TraderTableItem& t : table->traders) ++per_worker[t.owner];
+    std::string owners;
+    for (const auto& [owner, count] : per_worker)
+      owners += fmt::format("{}{} on {}", owners.empty() ? "" : ", ", count,
+                            owner == shm::kUnassigned ? std::string("none") : fmt::format("worker {}", owner));
+    fmt::print("traders          generation {}: {} traders, {} workers ({})\n", table->generation,
+               table->traders.size(), table->worker_count, owners.empty() ? "-" : owners);
+    fmt::print("worker socket    {}\n", table->socket_path);
+    fmt::print("state directory  {}\n", table->state_dir);
+  } else {
+    fmt::print("traders          no trader table published yet\n");
+  }
   return 0;
 }
 

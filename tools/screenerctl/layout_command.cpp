@@ -61,6 +61,10 @@ int run_layout(std::span<const std::string_view> args) {
       ok = parse_u32(value, config.market.depth);
     } else if (flag == "--journal") {
       ok = parse_u32(value, config.segment.journal_capacity);
+    } else if (flag == "--traders") {
+      ok = parse_u32(value, config.segment.max_traders);
+    } else if (flag == "--trader-text") {
+      ok = parse_u32(value, config.segment.trader_text_bytes);
     } else if (flag == "--intervals") {
       config.market.intervals.clear();
       for (std::size_t start = 0; start <= value.size();) {
@@ -85,7 +89,8 @@ int run_layout(std::span<const std::string_view> args) {
   }
 
   const auto geometry = shm::make_geometry(config.segment.max_symbols, config.market.intervals, config.market.depth,
-                                           config.segment.journal_capacity);
+                                           config.segment.journal_capacity, config.segment.max_traders,
+                                           config.segment.trader_text_bytes);
   if (!geometry) {
     fmt::print(stderr, "screenerctl layout: {}\n", geometry.error().message);
     return 2;
@@ -110,6 +115,9 @@ int run_layout(std::span<const std::string_view> args) {
             fmt::format("{} rings x {} columns x {} B", rings, shm::kColumnCount, r.column_stride));
   print_row("journal", r.journal_offset, r.journal_bytes,
             fmt::format("{} x {} B", g.journal_capacity, sizeof(shm::JournalRecord)));
+  print_row("trader table", r.trader_table_offset, r.trader_table_bytes,
+            fmt::format("1 page + {} x {} B + {} B of trader text", g.trader_capacity, sizeof(shm::TraderEntry),
+                        g.trader_text_bytes));
   print_row("total", 0, shm::total_size(r), "posix_fallocate'd in /dev/shm at start");
   return 0;
 }

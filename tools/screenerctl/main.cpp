@@ -13,6 +13,7 @@ constexpr std::string_view kUsage =
     "usage: screenerctl COMMAND [ARGS]\n"
     "commands:\n"
     "  layout [--config FILE] [--symbols N] [--intervals 1m,5m,...] [--depth N] [--journal N]\n"
+    "         [--traders N] [--trader-text BYTES]\n"
     "         byte size and offset of every segment region for a configuration\n"
     "  header [--segment NAME]\n"
     "         identity, state and counters of a live segment\n"
