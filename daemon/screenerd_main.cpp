@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -23,6 +24,8 @@
 #include "common/segment_writer.hpp"
 #include "config/config_error.hpp"
 #include "config/screener_config.hpp"
+#include "daemon/app/trader_service.hpp"
+#include "daemon/traders/trader_registry.hpp"
 #include "daemon/app/ingest_service.hpp"
 
 namespace {
@@ -76,12 +79,25 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // A reader of stdout (the signals) that goes away must not kill the daemon: the write fails
+  // with EPIPE instead, which the signal hub counts and logs.
+  ::signal(SIGPIPE, SIG_IGN);
+  // stdout carries the signals, one JSON line each; the log goes to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("screenerd"));
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
+
   const Arguments arguments = parse_arguments(argc, argv);
   screener::config::ScreenerConfig config;
   try {
     config = load(arguments.config_path);
   } catch (const screener::config::ConfigError& error) {
     std::fprintf(stderr, "screenerd: %s\n", error.what());
+    return 2;
+  }
+  // Traders are validated before anything is created: a broken trader file stops the start here,
+  // with every error, and leaves no segment behind.
+  if (auto traders = screener::traders::TraderRegistry(config).load(); !traders) {
+    std::fprintf(stderr, "screenerd: %s\n", traders.error().c_str());
     return 2;
   }
   std::optional<screener::ingest::Recorder> recorder;
@@ -111,8 +127,11 @@ int main(int argc, char** argv) {
   boost::asio::io_context io(1);
   int exit_code = 0;
   std::unique_ptr<screener::app::IngestService> ingest;
+  std::unique_ptr<screener::app::TraderService> traders;
   try {
     ingest = std::make_unique<screener::app::IngestService>(io, *writer, config, std::move(recorder));
+    traders = std::make_unique<screener::app::TraderService>(io, *writer, config);
+    traders->start();
   } catch (const std::exception& error) {
     spdlog::error("{}", error.what());
     return 2;
@@ -122,11 +141,12 @@ int main(int argc, char** argv) {
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
       if (signal == SIGHUP) {
-        // Reloading traders arrives with the trader table; until then SIGHUP must not kill us.
-        spdlog::info("SIGHUP received: nothing to reload in this version");
+        spdlog::info("SIGHUP received: reloading the traders");
+        traders->reload();
         return wait_for_signal();
       }
       spdlog::info("{} received: shutting down", strsignal(signal));
+      traders->stop();
       ingest->stop();
       io.stop();
     });
@@ -136,10 +156,12 @@ int main(int argc, char** argv) {
   ingest->start([&](const std::string& why) {
     spdlog::error("{}", why);
     exit_code = 1;
+    traders->stop();
     ingest->stop();
     io.stop();
   });
   io.run();
+  traders.reset();
   ingest.reset();
   writer->shutdown();
   spdlog::info("segment {} removed", writer->name().file_path);

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// screener-worker: maps the segment read-only, sleeps on its futex word and, on every publish,
-// walks the update journal to learn what changed. It re-attaches by itself when the daemon
+// screener-worker: maps the segment read-only, runs the traders the daemon's trader table assigns
+// to its index, and sends their signals to screenerd over the socket the table names.
+//
+// Loop: sleep on the futex word (1 s at most, 20 ms while something waits) -> apply a new trader
+// table generation if there is one -> read the journal past the cursor -> evaluate what changed ->
+// move signals and a heartbeat through the link. It re-attaches by itself when the daemon
 // restarts, and exits non-zero if the daemon does not come back within the attach timeout.
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -12,19 +18,29 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/journal.hpp"
 #include "common/segment_reader.hpp"
+#include "common/trader_table.hpp"
+#include "common/worker_protocol.hpp"
+#include "worker/daemon_link.hpp"
+#include "worker/engine.hpp"
 
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: screener-worker [--segment NAME] [--index N] [--attach-timeout-ms MS]\n"
-    "  --segment NAME          segment to attach to (default: screener)\n"
-    "  --index N               this worker's index (default: 0)\n"
-    "  --attach-timeout-ms MS  how long to wait for screenerd at start and after a restart (default: 30000)\n";
+    "usage: screener-worker [--segment NAME] [--index N] [--attach-timeout-ms MS] [--timeframe-wait-ms MS]\n"
+    "                       [--state-dir DIR]\n"
+    "  --segment NAME           segment to attach to (default: screener)\n"
+    "  --index N                this worker's index; screenerd assigns traders by it (default: 0)\n"
+    "  --attach-timeout-ms MS   how long to wait for screenerd at start and after a restart (default: 30000)\n"
+    "  --timeframe-wait-ms MS   how long an evaluation waits for a higher timeframe's bar to close (default: 2000)\n"
+    "  --state-dir DIR          where fired state is kept (default: the directory screenerd publishes)\n";
+
+constexpr std::uint64_t kJournalBatch = 4096;
 
 std::atomic<bool> g_stop{false};
 
@@ -34,6 +50,8 @@ struct WorkerOptions {
   screener::shm::ReaderOptions reader;
   unsigned index = 0;
   std::chrono::milliseconds attach_timeout{30000};
+  std::chrono::milliseconds timeframe_wait{2000};
+  std::string state_dir;
 };
 
 unsigned long parse_number(std::string_view text, std::string_view flag) {
@@ -58,6 +76,10 @@ WorkerOptions parse_arguments(int argc, char** argv) {
       options.index = static_cast<unsigned>(parse_number(argv[++i], arg));
     } else if (arg == "--attach-timeout-ms" && has_value) {
       options.attach_timeout = std::chrono::milliseconds(parse_number(argv[++i], arg));
+    } else if (arg == "--timeframe-wait-ms" && has_value) {
+      options.timeframe_wait = std::chrono::milliseconds(parse_number(argv[++i], arg));
+    } else if (arg == "--state-dir" && has_value) {
+      options.state_dir = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage.data(), stdout);
       std::exit(0);
@@ -69,17 +91,57 @@ WorkerOptions parse_arguments(int argc, char** argv) {
   return options;
 }
 
+/// Signals go to the link once the trader table has named the daemon's socket.
+class LinkSink final : public screener::worker::SignalSink {
+ public:
+  void emit(std::uint64_t id, std::string json) override {
+    if (link_) link_->send_signal(id, std::move(json));
+  }
+  screener::worker::DaemonLink* link() const noexcept { return link_.get(); }
+
+  void connect(const std::string& path, unsigned index, std::uint64_t epoch) {
+    if (link_ && path == path_) {
+      link_->set_segment_epoch(epoch);
+      return;
+    }
+    path_ = path;
+    link_ = std::make_unique<screener::worker::DaemonLink>(screener::worker::LinkOptions{
+        .socket_path = path, .worker_index = index, .segment_epoch = epoch});
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<screener::worker::DaemonLink> link_;
+};
+
+screener::protocol::HeartbeatBody heartbeat(const WorkerOptions& options, const screener::worker::Engine& engine,
+                                            std::uint64_t lag, std::size_t pending) {
+  const auto& s = engine.stats();
+  return screener::protocol::HeartbeatBody{.worker_index = options.index,
+                                           .traders = s.traders,
+                                           .trader_generation = s.generation,
+                                           .journal_lag = lag,
+                                           .evaluations = s.evaluations,
+                                           .signals = s.signals,
+                                           .suppressed = s.suppressed,
+                                           .eval_ns_total = s.eval_ns,
+                                           .pending_signals = pending};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  using namespace screener;
   using namespace screener::shm;
   const WorkerOptions options = parse_arguments(argc, argv);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("screener-worker"));
   spdlog::set_pattern(fmt::format("[%Y-%m-%d %H:%M:%S.%e] [worker {}] [%l] %v", options.index));
   struct sigaction action{};
   action.sa_handler = request_stop;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 
+  LinkSink sink;
   while (!g_stop.load()) {
     auto reader = SegmentReader::attach(options.reader, options.attach_timeout);
     if (!reader) {
@@ -91,26 +153,56 @@ int main(int argc, char** argv) {
                  options.reader.name, reader->epoch(), reader->header().writer_pid, g.max_symbols,
                  g.interval_count, g.ring_capacity);
 
+    worker::EngineOptions engine_options;
+    engine_options.worker_index = options.index;
+    engine_options.timeframe_wait = options.timeframe_wait;
+    engine_options.state_dir_override = options.state_dir;
+    worker::Engine engine(reader->view(), std::move(engine_options), sink);
     JournalCursor cursor = journal_cursor_at_head(reader->view());
     std::uint32_t seen = reader->futex_value();
-    std::uint64_t records = 0;
-    auto last_report = std::chrono::steady_clock::now();
+    std::uint64_t generation = 0;
+    std::uint64_t lapped_reported = 0;
+    auto last_heartbeat = std::chrono::steady_clock::time_point{};
     while (!g_stop.load()) {
-      const WaitOutcome outcome = reader->wait_for_publish(seen, std::chrono::seconds(1));
+      if (const std::uint64_t published = trader_table_generation(reader->view()); published != generation) {
+        if (auto table = trader_table_read(reader->view())) {
+          generation = table->generation;
+          sink.connect(table->socket_path, options.index, reader->epoch());
+          engine.apply_table(*table);
+          spdlog::info("trader table generation {}: {} of {} traders are mine", generation, engine.trader_count(),
+                       table->traders.size());
+        }
+      }
+      for (JournalPoll poll = JournalPoll::More; poll == JournalPoll::More;) {
+        poll = journal_poll(reader->view(), cursor, kJournalBatch,
+                            [&](const JournalEntry& entry) noexcept { engine.note(entry); });
+        if (poll == JournalPoll::Lapped) engine.note_lapped();
+      }
+      if (cursor.lapped != lapped_reported) {
+        spdlog::warn("fell a whole journal behind ({} times); rescanned every ring", cursor.lapped);
+        lapped_reported = cursor.lapped;
+      }
+      engine.process();
+
+      worker::DaemonLink* link = sink.link();
+      if (link != nullptr) {
+        link->service();
+        if (std::chrono::steady_clock::now() - last_heartbeat >= std::chrono::seconds(1)) {
+          const std::uint64_t head = load_acquire(&reader->view().header()->journal_head);
+          link->send_heartbeat(heartbeat(options, engine, head - cursor.next, link->pending()));
+          last_heartbeat = std::chrono::steady_clock::now();
+        }
+      }
+      const bool busy = engine.waiting() || (link != nullptr && link->pending() > 0);
+      const WaitOutcome outcome =
+          reader->wait_for_publish(seen, busy ? std::chrono::milliseconds(20) : std::chrono::milliseconds(1000));
       if (outcome == WaitOutcome::WriterGone) {
         spdlog::warn("writer {}: re-attaching", to_string(reader->writer_status()));
         break;
       }
-      for (JournalPoll poll = JournalPoll::More; poll == JournalPoll::More;) {
-        poll = journal_poll(reader->view(), cursor, 4096, [&](const JournalEntry&) noexcept { ++records; });
-        if (poll == JournalPoll::Lapped) spdlog::warn("lapped by the journal ({} times)", cursor.lapped);
-      }
-      if (std::chrono::steady_clock::now() - last_report >= std::chrono::seconds(10)) {
-        spdlog::info("{} journal records read, publish sequence {}", records, reader->publish_seq());
-        last_report = std::chrono::steady_clock::now();
-      }
     }
   }
+  if (sink.link() != nullptr) sink.link()->service();
   spdlog::info("stopping");
   return 0;
 }

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// screenerd's side of the traders: loads and validates the traders directory, publishes the
+// trader table (who runs what) in the segment, follows the workers that connect to the signal
+// hub and rebalances the table when one joins or leaves, and reloads on request.
+//
+// The table is written on the io_context thread, which is the segment's only writer; the hub's
+// thread only posts the new set of workers there.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/segment_writer.hpp"
+#include "config/screener_config.hpp"
+#include "daemon/signals/signal_hub.hpp"
+#include "daemon/traders/trader_registry.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace screener::app {
+
+class TraderService {
+ public:
+  TraderService(boost::asio::io_context& io, shm::SegmentWriter& writer, const config::ScreenerConfig& config);
+  ~TraderService();
+
+  /// Loads the traders, publishes the first table and opens the workers' socket and the signal
+  /// sinks. Throws std::runtime_error with every problem (bad trader files, socket, JSONL file).
+  void start();
+  /// Validates the traders directory again; publishes the new set only if all of it is valid,
+  /// otherwise logs the errors and keeps the old set. Reopens the JSONL file (logrotate).
+  void reload();
+  void stop() noexcept;
+
+  [[nodiscard]] signals::SignalHubStats hub_stats() const noexcept { return hub_.stats(); }
+
+ private:
+  void publish_table();
+
+  boost::asio::io_context& io_;
+  shm::SegmentWriter& writer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  ///< before hub_: its callback holds a weak_ptr
+  traders::TraderRegistry registry_;
+  signals::SignalHub hub_;
+  std::vector<std::uint32_t> workers_;
+};
+
+}  // namespace screener::app
