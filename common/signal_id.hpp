@@ -15,19 +15,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/fnv1a.hpp"
+
 namespace screener {
-
-inline constexpr std::uint64_t kFnv1a64Offset = 14695981039346656037ULL;
-inline constexpr std::uint64_t kFnv1a64Prime = 1099511628211ULL;
-
-[[nodiscard]] constexpr std::uint64_t fnv1a64(std::string_view bytes,
-                                              std::uint64_t hash = kFnv1a64Offset) noexcept {
-  for (const char c : bytes) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= kFnv1a64Prime;
-  }
-  return hash;
-}
 
 /// FNV-1a 64 over: trader '\0' symbol '\0' interval '\0' decimal bar open time (ms, '-' if
 /// negative).

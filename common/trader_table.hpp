@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "common/fnv1a.hpp"
 #include "common/segment_view.hpp"
 #include "common/shm_atomic.hpp"
 
@@ -47,14 +48,7 @@ struct TraderTableSnapshot : TraderTableContent {
   std::uint64_t published_unix_ns = 0;
 };
 
-[[nodiscard]] constexpr std::uint64_t trader_content_hash(std::string_view text) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const char c : text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
+[[nodiscard]] constexpr std::uint64_t trader_content_hash(std::string_view text) noexcept { return fnv1a64(text); }
 
 namespace trader_table_detail {
 
