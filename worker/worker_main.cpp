@@ -13,11 +13,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <expected>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -128,6 +130,26 @@ screener::protocol::HeartbeatBody heartbeat(const WorkerOptions& options, const 
                                            .pending_signals = pending};
 }
 
+/// SegmentReader::attach() in slices, so that SIGTERM or SIGINT ends the wait for screenerd (e.g.
+/// when both are stopped together and the worker is re-attaching): then the last refusal.
+std::expected<screener::shm::SegmentReader, screener::shm::SegmentError> attach_unless_stopped(
+    const screener::shm::ReaderOptions& options, std::chrono::milliseconds timeout) {
+  constexpr std::chrono::milliseconds kSlice{100};
+  const auto give_up_at = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - std::chrono::steady_clock::now());
+    auto reader = screener::shm::SegmentReader::attach(options, std::clamp(left, std::chrono::milliseconds(0), kSlice));
+    if (reader || reader.error().code != screener::shm::SegmentErrc::TimedOut || g_stop.load()) return reader;
+    if (left <= kSlice) {  // the last slice's message names its own length: name the whole wait
+      const std::string& message = reader.error().message;
+      const std::size_t refusal = message.find(": ");
+      reader.error().message = fmt::format("gave up attaching after {} ms{}", timeout.count(),
+                                           refusal == std::string::npos ? std::string() : message.substr(refusal));
+      return reader;
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,8 +165,9 @@ int main(int argc, char** argv) {
 
   LinkSink sink;
   while (!g_stop.load()) {
-    auto reader = SegmentReader::attach(options.reader, options.attach_timeout);
+    auto reader = attach_unless_stopped(options.reader, options.attach_timeout);
     if (!reader) {
+      if (g_stop.load()) break;
       spdlog::error("{}", reader.error().message);
       return 1;
     }
