@@ -24,6 +24,7 @@
 #include "common/segment_writer.hpp"
 #include "config/config_error.hpp"
 #include "config/screener_config.hpp"
+#include "daemon/app/config_report.hpp"
 #include "daemon/app/trader_service.hpp"
 #include "daemon/traders/trader_registry.hpp"
 #include "daemon/app/ingest_service.hpp"
@@ -31,14 +32,17 @@
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: screenerd [--config FILE] [--record FILE]\n"
-    "  --config FILE   configuration (default: /etc/screener/screener.toml if it exists,\n"
-    "                  otherwise built-in defaults)\n"
-    "  --record FILE   append every raw WebSocket frame, with its receive time, as JSONL\n";
+    "usage: screenerd [--config FILE] [--record FILE] [--check-config]\n"
+    "  --config FILE    configuration (default: /etc/screener/screener.toml if it exists,\n"
+    "                   otherwise built-in defaults)\n"
+    "  --record FILE    append every raw WebSocket frame, with its receive time, as JSONL\n"
+    "  --check-config   validate the configuration and every trader file, print what would run,\n"
+    "                   and exit: 0 if all is valid, 2 otherwise\n";
 
 struct Arguments {
   std::string config_path;
   std::string record_path;
+  bool check_config = false;
 };
 
 Arguments parse_arguments(int argc, char** argv) {
@@ -49,6 +53,8 @@ Arguments parse_arguments(int argc, char** argv) {
       arguments.config_path = argv[++i];
     } else if (arg == "--record" && i + 1 < argc) {
       arguments.record_path = argv[++i];
+    } else if (arg == "--check-config") {
+      arguments.check_config = true;
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage.data(), stdout);
       std::exit(0);
@@ -96,9 +102,14 @@ int main(int argc, char** argv) {
   }
   // Traders are validated before anything is created: a broken trader file stops the start here,
   // with every error, and leaves no segment behind.
-  if (auto traders = screener::traders::TraderRegistry(config).load(); !traders) {
+  screener::traders::TraderRegistry checked_traders(config);
+  if (auto traders = checked_traders.load(); !traders) {
     std::fprintf(stderr, "screenerd: %s\n", traders.error().c_str());
     return 2;
+  }
+  if (arguments.check_config) {
+    std::fputs(screener::app::describe_configuration(config, checked_traders).c_str(), stdout);
+    return 0;
   }
   std::optional<screener::ingest::Recorder> recorder;
   if (!arguments.record_path.empty()) {
@@ -132,6 +143,7 @@ int main(int argc, char** argv) {
     ingest = std::make_unique<screener::app::IngestService>(io, *writer, config, std::move(recorder));
     traders = std::make_unique<screener::app::TraderService>(io, *writer, config);
     traders->start();
+    traders->watch_directory();
   } catch (const std::exception& error) {
     spdlog::error("{}", error.what());
     return 2;

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/app/trader_service.hpp"
 
+#include <array>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
 
+#include <sys/inotify.h>
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +24,8 @@ namespace screener::app {
 namespace {
 
 constexpr std::uint64_t kLagWarningRecords = 10'000;
+/// Changes closer together than this are one reload.
+constexpr auto kReloadQuiet = std::chrono::milliseconds(300);
 
 signals::SignalHubOptions hub_options(const config::ScreenerConfig& config) {
   signals::SignalHubOptions options;
@@ -63,7 +73,60 @@ TraderService::TraderService(boost::asio::io_context& io, shm::SegmentWriter& wr
   if (error) spdlog::warn("cannot create the state directory {}: {}", config.state_dir(), error.message());
 }
 
+struct TraderService::DirectoryWatch {
+  explicit DirectoryWatch(boost::asio::io_context& io) : stream(io), quiet(io) {}
+  boost::asio::posix::stream_descriptor stream;
+  boost::asio::steady_timer quiet;
+  std::array<char, 16 * 1024> events{};
+};
+
 TraderService::~TraderService() { stop(); }
+
+void TraderService::watch_directory() {
+  const std::string& dir = registry_.dir();
+  if (dir.empty() || !std::filesystem::is_directory(dir)) return;
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    spdlog::warn("cannot watch {} for changes (inotify_init1: {}); reload with SIGHUP", dir, std::strerror(errno));
+    return;
+  }
+  if (::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0) {
+    spdlog::warn("cannot watch {} for changes (inotify_add_watch: {}); reload with SIGHUP", dir, std::strerror(errno));
+    ::close(fd);
+    return;
+  }
+  watch_ = std::make_unique<DirectoryWatch>(io_);
+  watch_->stream.assign(fd);
+  read_directory_events();
+  spdlog::info("watching {} for trader file changes", dir);
+}
+
+void TraderService::read_directory_events() {
+  watch_->stream.async_read_some(
+      boost::asio::buffer(watch_->events), [this, alive = std::weak_ptr<bool>(alive_)](
+                                               const boost::system::error_code& error, std::size_t bytes) {
+        if (error || alive.expired()) return;
+        bool relevant = false;
+        for (std::size_t at = 0; at + sizeof(inotify_event) <= bytes;) {
+          inotify_event event{};
+          std::memcpy(&event, watch_->events.data() + at, sizeof event);
+          const std::string_view name(watch_->events.data() + at + sizeof event,
+                                      strnlen(watch_->events.data() + at + sizeof event, event.len));
+          // Only trader files count: editors' swap and backup files come and go around a save.
+          if (name.ends_with(".toml") && !name.starts_with('.')) relevant = true;
+          at += sizeof event + event.len;
+        }
+        if (relevant) {
+          watch_->quiet.expires_after(kReloadQuiet);
+          watch_->quiet.async_wait([this, alive](const boost::system::error_code& cancelled) {
+            if (cancelled || alive.expired()) return;
+            spdlog::info("trader files changed in {}: reloading", registry_.dir());
+            reload();
+          });
+        }
+        read_directory_events();
+      });
+}
 
 void TraderService::start() {
   auto loaded = registry_.load();
@@ -87,6 +150,11 @@ void TraderService::reload() {
 
 void TraderService::stop() noexcept {
   alive_.reset();
+  if (watch_) {
+    boost::system::error_code ignored;
+    watch_->quiet.cancel();
+    watch_->stream.close(ignored);
+  }
   hub_.stop();
 }
 

@@ -36,11 +36,17 @@ class TraderService {
   /// otherwise logs the errors and keeps the old set. Reopens the JSONL file (logrotate).
   void reload();
   void stop() noexcept;
+  /// Reloads, like SIGHUP, whenever a *.toml file in the traders directory is written, moved or
+  /// removed (inotify), after the changes have been quiet for a moment: an editor's save is one
+  /// reload, not three.
+  void watch_directory();
 
   [[nodiscard]] signals::SignalHubStats hub_stats() const noexcept { return hub_.stats(); }
 
  private:
   void publish_table();
+  void read_directory_events();
+  struct DirectoryWatch;
 
   boost::asio::io_context& io_;
   shm::SegmentWriter& writer_;
@@ -48,6 +54,7 @@ class TraderService {
   traders::TraderRegistry registry_;
   signals::SignalHub hub_;
   std::vector<std::uint32_t> workers_;
+  std::unique_ptr<DirectoryWatch> watch_;
 };
 
 }  // namespace screener::app

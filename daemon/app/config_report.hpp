@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// What `screenerd --check-config` prints once the configuration and every trader file are valid:
+// the segment it would create, where it would connect, the universe, and every trader with its
+// rule as the checker read it and the history it needs.
+
+#include <string>
+
+#include "config/screener_config.hpp"
+#include "daemon/traders/trader_registry.hpp"
+
+namespace screener::app {
+
+[[nodiscard]] std::string describe_configuration(const config::ScreenerConfig& config,
+                                                 const traders::TraderRegistry& traders);
+
+}  // namespace screener::app
