@@ -13,6 +13,8 @@
 //   journal       JournalRecord[journal_capacity]         what changed, 16 B each
 //   trader table  TraderTableHeader, TraderEntry[trader_capacity], trader file texts
 //                 (seqlocked as a whole: which traders run and which worker owns each)
+//   status        StatusHeader, ConnectionStatus[16], WorkerStatus[64], TraderStatus[trader_capacity],
+//                 RecentSignal[16] (seqlocked as a whole: screenerd's counters, once a second)
 //
 // Ring r of symbol slot s and interval index i is r = s * interval_count + i.
 // Every region starts on a 4 KiB boundary; every hot word has a 128-byte line to itself.
@@ -65,8 +67,10 @@ struct RegionTable {
   std::uint64_t journal_bytes;
   std::uint64_t trader_table_offset;
   std::uint64_t trader_table_bytes;
+  std::uint64_t status_offset;
+  std::uint64_t status_bytes;
 };
-static_assert(sizeof(RegionTable) == 112);
+static_assert(sizeof(RegionTable) == 128);
 
 /// The first page. Identity fields are written once before `state` becomes READY (release);
 /// the four hot words after them each own a 128-byte line.
@@ -82,7 +86,7 @@ struct SegmentHeader {
   std::uint64_t created_unix_ns;
   SegmentGeometry geometry;
   RegionTable regions;
-  std::array<std::uint8_t, 512 - 208> reserved1;
+  std::array<std::uint8_t, 512 - 224> reserved1;
 
   std::uint32_t state;             ///< SegmentState
   std::array<std::uint8_t, kLineSpan - 4> pad_state;
@@ -109,7 +113,7 @@ static_assert(offsetof(SegmentHeader, writer_pid) == 40);
 static_assert(offsetof(SegmentHeader, created_unix_ns) == 48);
 static_assert(offsetof(SegmentHeader, geometry) == 56);
 static_assert(offsetof(SegmentHeader, regions) == 96);
-static_assert(offsetof(SegmentHeader, reserved1) == 208);
+static_assert(offsetof(SegmentHeader, reserved1) == 224);
 static_assert(offsetof(SegmentHeader, state) == 512);
 static_assert(offsetof(SegmentHeader, heartbeat_ns) == 640);
 static_assert(offsetof(SegmentHeader, futex_word) == 768);
@@ -282,6 +286,131 @@ static_assert(offsetof(TraderEntry, owner) == 64);
 static_assert(offsetof(TraderEntry, text_offset) == 72);
 
 // ---------------------------------------------------------------------------------------------
+// Status: screenerd's own counters for `screenerctl status` (and nothing else reads them). One
+// seqlock (StatusHeader::seq) over the header, every array and the recent signals; written about
+// once a second by the daemon's io thread, word by word (common/status_board.hpp). It never
+// wakes the workers: a status write is not a publish.
+
+inline constexpr std::size_t kStatusMaxConnections = 16;
+inline constexpr std::size_t kStatusMaxWorkers = 64;
+inline constexpr std::size_t kStatusRecentSignals = 16;
+inline constexpr std::size_t kStatusRejectReasons = 32;      ///< room for daemon/feed RejectReason values
+inline constexpr std::size_t kStatusErrorCapacity = 512;     ///< last reload error text, NUL-padded
+inline constexpr std::size_t kStatusSignalCapacity = 1024;   ///< one signal's JSON line, NUL-padded
+
+/// The first page of the status region: counters since the daemon started, and how many entries
+/// of each array below are in use.
+struct StatusHeader {
+  std::uint64_t seq;                    ///< seqlock over the whole region; odd while written
+  std::uint64_t generation;             ///< status writes so far; 0: none yet
+  std::int64_t updated_unix_ms;         ///< when this status was written
+  std::int64_t started_unix_ms;         ///< when screenerd started
+  double frames_per_second;             ///< WebSocket frames over the last second
+  std::uint64_t frames_total;
+  std::uint64_t frames_kline;
+  std::uint64_t frames_ticker;
+  std::uint64_t frames_other;           ///< ignored and control frames
+  std::uint64_t parse_errors_total;     ///< rejected frames
+  std::uint64_t connects;
+  std::uint64_t reconnects;
+  std::uint64_t rotations;
+  std::uint64_t closed_bars;
+  std::uint64_t backfilled_bars;
+  std::uint64_t gaps_detected;
+  std::uint64_t rest_requests;
+  std::uint64_t rest_429;
+  std::uint64_t rest_418;
+  std::int64_t rest_weight_used;        ///< in the current minute
+  std::int64_t rest_weight_limit;       ///< the share of the exchange's limit screenerd allows itself
+  std::uint64_t signals_written;
+  std::uint64_t signals_duplicates;
+  std::uint64_t signals_rejected;
+  std::uint64_t signal_write_errors;
+  std::uint64_t reloads_ok;
+  std::uint64_t reloads_failed;
+  std::int64_t last_reload_unix_ms;     ///< 0: no reload yet
+  std::uint32_t last_reload_ok;         ///< 1: the last reload was applied
+  std::uint32_t symbols_active;
+  std::uint32_t rings_complete;
+  std::uint32_t connection_count;       ///< ConnectionStatus entries in use
+  std::uint32_t worker_count;           ///< WorkerStatus entries in use
+  std::uint32_t trader_count;           ///< TraderStatus entries in use
+  std::uint32_t recent_signal_count;    ///< RecentSignal entries in use, oldest first
+  std::uint32_t reserved0;
+  std::array<std::uint64_t, kStatusRejectReasons> parse_errors_by_reason;  ///< by RejectReason value
+  std::array<char, kStatusErrorCapacity> last_reload_error;                ///< NUL-padded
+  std::array<std::uint8_t, kPageSize - 1024> reserved1;
+};
+static_assert(sizeof(StatusHeader) == kPageSize && std::is_trivially_copyable_v<StatusHeader>);
+static_assert(offsetof(StatusHeader, generation) == 8);
+static_assert(offsetof(StatusHeader, frames_per_second) == 32);
+static_assert(offsetof(StatusHeader, last_reload_ok) == 224);
+static_assert(offsetof(StatusHeader, parse_errors_by_reason) == 256);
+static_assert(offsetof(StatusHeader, last_reload_error) == 512);
+static_assert(offsetof(StatusHeader, reserved1) == 1024);
+
+/// One live WebSocket connection.
+struct ConnectionStatus {
+  std::uint32_t id;
+  std::uint32_t streams;
+  std::uint32_t open;                   ///< 1: open
+  std::uint32_t reserved0;
+  std::uint64_t frames;
+  std::int64_t last_frame_unix_ms;      ///< 0: no frame yet
+};
+static_assert(sizeof(ConnectionStatus) == 32 && std::is_trivially_copyable_v<ConnectionStatus>);
+
+/// One worker, as its last heartbeat described it.
+struct WorkerStatus {
+  std::uint32_t index;
+  std::uint32_t pid;
+  std::uint32_t connected;              ///< 1: connected now
+  std::uint32_t traders;
+  std::uint64_t table_generation;
+  std::uint64_t journal_lag;            ///< records
+  std::uint64_t evaluations;
+  std::uint64_t signals;
+  std::uint64_t suppressed;
+  std::uint64_t eval_ns_total;
+  std::uint64_t pending_signals;
+  std::int64_t last_heartbeat_unix_ms;  ///< 0: none yet
+  std::int64_t connected_since_unix_ms;
+  std::array<std::uint8_t, 40> reserved;
+};
+static_assert(sizeof(WorkerStatus) == 128 && std::is_trivially_copyable_v<WorkerStatus>);
+static_assert(offsetof(WorkerStatus, table_generation) == 16);
+static_assert(offsetof(WorkerStatus, connected_since_unix_ms) == 80);
+
+/// One trader of the current table.
+struct TraderStatus {
+  std::array<char, kTraderNameCapacity> name;  ///< NUL-padded
+  std::uint32_t owner;                  ///< worker index, or kUnassigned
+  std::uint32_t reserved0;
+  std::uint64_t evaluations;            ///< as its worker reports them
+  std::uint64_t signals;                ///< written by screenerd since it started
+  std::uint64_t suppressed;             ///< as its worker reports them
+  std::uint64_t worker_signals;         ///< emitted, as its worker reports them
+  std::int64_t last_fire_unix_ms;       ///< the last signal's ts; 0: none
+  std::array<char, kSymbolNameCapacity> last_fire_symbol;  ///< NUL-padded
+  std::array<std::uint8_t, 16> reserved1;
+};
+static_assert(sizeof(TraderStatus) == 160 && std::is_trivially_copyable_v<TraderStatus>);
+static_assert(offsetof(TraderStatus, owner) == 64);
+static_assert(offsetof(TraderStatus, last_fire_symbol) == 112);
+
+/// One signal line as written, NUL-padded (a longer line is cut).
+struct RecentSignal {
+  std::array<char, kStatusSignalCapacity> json;
+};
+static_assert(sizeof(RecentSignal) == kStatusSignalCapacity);
+
+inline constexpr std::uint64_t kStatusConnectionsOffset = sizeof(StatusHeader);  ///< within the region
+inline constexpr std::uint64_t kStatusWorkersOffset =
+    kStatusConnectionsOffset + kStatusMaxConnections * sizeof(ConnectionStatus);
+inline constexpr std::uint64_t kStatusTradersOffset = kStatusWorkersOffset + kStatusMaxWorkers * sizeof(WorkerStatus);
+static_assert(kStatusWorkersOffset == 4608 && kStatusTradersOffset == 12800);
+
+// ---------------------------------------------------------------------------------------------
 // Layout hash: FNV-1a over every constant that shapes the format. Two builds agree on it exactly
 // when they agree on the ABI, so a reader refuses any segment written by an incompatible build.
 
@@ -310,7 +439,13 @@ inline constexpr std::uint64_t kLayoutHash = [] {
            std::uint64_t{kColumnCount}, std::uint64_t{sizeof(JournalRecord)}, std::uint64_t{kMaxIntervals},
            std::uint64_t{kSymbolNameCapacity}, std::uint64_t{kAssetNameCapacity},
            std::uint64_t{sizeof(TraderTableHeader)}, std::uint64_t{sizeof(TraderEntry)},
-           std::uint64_t{offsetof(TraderEntry, text_offset)}, std::uint64_t{kTraderNameCapacity}}) {
+           std::uint64_t{offsetof(TraderEntry, text_offset)}, std::uint64_t{kTraderNameCapacity},
+           std::uint64_t{sizeof(StatusHeader)}, std::uint64_t{offsetof(StatusHeader, parse_errors_by_reason)},
+           std::uint64_t{offsetof(StatusHeader, last_reload_error)}, std::uint64_t{sizeof(ConnectionStatus)},
+           std::uint64_t{sizeof(WorkerStatus)}, std::uint64_t{sizeof(TraderStatus)},
+           std::uint64_t{offsetof(TraderStatus, last_fire_symbol)}, std::uint64_t{sizeof(RecentSignal)},
+           std::uint64_t{kStatusMaxConnections}, std::uint64_t{kStatusMaxWorkers},
+           std::uint64_t{kStatusRecentSignals}, std::uint64_t{kStatusRejectReasons}}) {
     h = detail::fnv1a(h, v);
   }
   return h;
@@ -343,11 +478,15 @@ inline constexpr std::uint64_t kLayoutHash = [] {
   r.trader_table_bytes = round_up(sizeof(TraderTableHeader) + std::uint64_t{g.trader_capacity} * sizeof(TraderEntry) +
                                       round_up(g.trader_text_bytes, 8),
                                   kPageSize);
+  r.status_offset = r.trader_table_offset + r.trader_table_bytes;
+  r.status_bytes = round_up(kStatusTradersOffset + std::uint64_t{g.trader_capacity} * sizeof(TraderStatus) +
+                                kStatusRecentSignals * sizeof(RecentSignal),
+                            kPageSize);
   return r;
 }
 
 [[nodiscard]] constexpr std::uint64_t total_size(const RegionTable& r) noexcept {
-  return r.trader_table_offset + r.trader_table_bytes;
+  return r.status_offset + r.status_bytes;
 }
 
 }  // namespace screener::shm

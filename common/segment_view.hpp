@@ -82,6 +82,21 @@ class BasicSegmentView {
                              std::uint64_t{geometry_.trader_capacity} * sizeof(TraderEntry));
   }
 
+  [[nodiscard]] Ptr<StatusHeader> status_header() const noexcept { return at<StatusHeader>(regions_.status_offset); }
+  [[nodiscard]] Ptr<ConnectionStatus> status_connections() const noexcept {
+    return at<ConnectionStatus>(regions_.status_offset + kStatusConnectionsOffset);
+  }
+  [[nodiscard]] Ptr<WorkerStatus> status_workers() const noexcept {
+    return at<WorkerStatus>(regions_.status_offset + kStatusWorkersOffset);
+  }
+  [[nodiscard]] Ptr<TraderStatus> status_traders() const noexcept {
+    return at<TraderStatus>(regions_.status_offset + kStatusTradersOffset);
+  }
+  [[nodiscard]] Ptr<RecentSignal> status_recent_signals() const noexcept {
+    return at<RecentSignal>(regions_.status_offset + kStatusTradersOffset +
+                            std::uint64_t{geometry_.trader_capacity} * sizeof(TraderStatus));
+  }
+
  private:
   template <class T>
   [[nodiscard]] Ptr<T> at(std::uint64_t offset) const noexcept {

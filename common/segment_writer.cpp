@@ -239,6 +239,10 @@ std::expected<std::uint64_t, std::string> SegmentWriter::publish_trader_table(co
   return generation;
 }
 
+void SegmentWriter::publish_status(const StatusSnapshot& status) noexcept {
+  if (view_.base() != nullptr) status_write(view_, status);
+}
+
 bool SegmentWriter::publish() noexcept {
   if (!dirty_ || view_.base() == nullptr) return false;
   dirty_ = false;

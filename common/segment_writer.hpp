@@ -22,6 +22,7 @@
 #include "common/segment_layout.hpp"
 #include "common/segment_name.hpp"
 #include "common/segment_view.hpp"
+#include "common/status_board.hpp"
 #include "common/trader_table.hpp"
 
 namespace screener::shm {
@@ -64,6 +65,9 @@ class SegmentWriter {
   /// Writes a new generation of the trader table (see trader_table.hpp); the next publish() wakes
   /// the workers to read it. An error, and nothing changed, when it does not fit.
   [[nodiscard]] std::expected<std::uint64_t, std::string> publish_trader_table(const TraderTableContent& content);
+  /// Writes the status region (see status_board.hpp) for `screenerctl status`. Not a batch: it
+  /// wakes nobody and does not make the next publish() wake anybody either.
+  void publish_status(const StatusSnapshot& status) noexcept;
   /// Ends a batch: publish sequence, futex word, one FUTEX_WAKE. Returns false, and wakes
   /// nobody, when nothing was written since the last publish.
   bool publish() noexcept;

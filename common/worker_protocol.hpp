@@ -8,6 +8,8 @@
 //   worker -> daemon   Hello      once per connection, first
 //                      Heartbeat  about once a second: lag and evaluation statistics
 //                      Signal     one signal: its 64-bit id, then the JSON object (no newline)
+//                      TraderStats  every ~2 s: per-trader counters of the trader table generation it
+//                                 runs, in chunks of at most kTraderStatsPerMessage entries
 //   daemon -> worker   Ack        the signal with this id is written; the worker may forget it
 //
 // A worker keeps every signal until it is acked and sends the unacked ones again after a
@@ -20,6 +22,7 @@
 #include <span>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace screener::protocol {
 
@@ -28,7 +31,7 @@ inline constexpr std::uint16_t kVersion = 1;
 /// The largest datagram either side sends or accepts: a signal's JSON is well below this.
 inline constexpr std::size_t kMaxMessageBytes = 16 * 1024;
 
-enum class MessageType : std::uint16_t { Hello = 1, Heartbeat = 2, Signal = 3, Ack = 4 };
+enum class MessageType : std::uint16_t { Hello = 1, Heartbeat = 2, Signal = 3, Ack = 4, TraderStats = 5 };
 
 struct MessageHeader {
   std::uint32_t magic;
@@ -68,6 +71,27 @@ struct AckBody {
 };
 static_assert(sizeof(AckBody) == 8);
 
+/// TraderStats body: this, then `count` TraderStatsEntry.
+struct TraderStatsBody {
+  std::uint64_t trader_generation;  ///< the trader table generation whose indexes the entries use
+  std::uint32_t count;
+  std::uint32_t reserved;
+};
+static_assert(sizeof(TraderStatsBody) == 16);
+
+/// One trader's counters since the worker started (or since it took the trader on).
+struct TraderStatsEntry {
+  std::uint32_t table_index;  ///< the trader's index in the trader table
+  std::uint32_t reserved;
+  std::uint64_t evaluations;
+  std::uint64_t signals;
+  std::uint64_t suppressed;
+};
+static_assert(sizeof(TraderStatsEntry) == 32);
+
+inline constexpr std::size_t kTraderStatsPerMessage =
+    (kMaxMessageBytes - sizeof(MessageHeader) - sizeof(TraderStatsBody)) / sizeof(TraderStatsEntry);
+
 [[nodiscard]] constexpr MessageHeader make_header(MessageType type) noexcept {
   return MessageHeader{kMagic, kVersion, static_cast<std::uint16_t>(type)};
 }
@@ -91,6 +115,30 @@ template <class Body>
   const std::size_t fixed = encode(MessageType::Signal, SignalBody{id}, out);
   std::memcpy(out.data() + fixed, json.data(), json.size());
   return length;
+}
+
+/// A TraderStats message with at most kTraderStatsPerMessage of `entries` (the caller sends the
+/// rest in further messages); returns the length.
+[[nodiscard]] inline std::size_t encode_trader_stats(std::uint64_t generation, std::span<const TraderStatsEntry> entries,
+                                                     std::span<std::byte> out) noexcept {
+  std::size_t count = entries.size() < kTraderStatsPerMessage ? entries.size() : kTraderStatsPerMessage;
+  const std::size_t room = (out.size() - sizeof(MessageHeader) - sizeof(TraderStatsBody)) / sizeof(TraderStatsEntry);
+  if (count > room) count = room;
+  const std::size_t fixed =
+      encode(MessageType::TraderStats, TraderStatsBody{generation, static_cast<std::uint32_t>(count), 0}, out);
+  if (count > 0) std::memcpy(out.data() + fixed, entries.data(), count * sizeof(TraderStatsEntry));
+  return fixed + count * sizeof(TraderStatsEntry);
+}
+
+/// The entries of a TraderStats message; nothing if it is shorter than its count says.
+[[nodiscard]] inline std::optional<std::vector<TraderStatsEntry>> trader_stats_entries(
+    std::span<const std::byte> message, const TraderStatsBody& body) {
+  const std::size_t fixed = sizeof(MessageHeader) + sizeof(TraderStatsBody);
+  if (body.count > kTraderStatsPerMessage || message.size() < fixed + body.count * sizeof(TraderStatsEntry))
+    return std::nullopt;
+  std::vector<TraderStatsEntry> entries(body.count);
+  if (body.count > 0) std::memcpy(entries.data(), message.data() + fixed, body.count * sizeof(TraderStatsEntry));
+  return entries;
 }
 
 /// A received datagram's header, if it has our magic and version; nothing otherwise.

@@ -21,7 +21,20 @@ TEST_CASE("DefaultGeometryRegionsAreContiguousPageAlignedAndSizedByTheirCounts",
   CHECK(r.journal_bytes == 65536 * 16);
   CHECK(r.trader_table_offset == r.journal_offset + r.journal_bytes);
   CHECK(r.trader_table_bytes == 4096 + 4096 * 128 + (4U << 20));  // already whole pages
-  CHECK(total_size(r) == 4096 + 53248 + 53248 + 614400 + 276480000 + 1048576 + 4722688);
+  CHECK(r.status_offset == r.trader_table_offset + r.trader_table_bytes);
+  // 4096 + 16 x 32 + 64 x 128 + 4096 x 160 + 16 x 1024 = 684544, rounded up to 168 pages
+  CHECK(r.status_bytes == 168 * 4096);
+  CHECK(total_size(r) == 4096 + 53248 + 53248 + 614400 + 276480000 + 1048576 + 4722688 + 688128);
+}
+
+TEST_CASE("StatusRegionFollowsTheTraderTableAndGrowsWithTheTraderCapacity", "[layout]") {
+  const auto geometry = make_geometry(20, kDefaultIntervals, 120, 4096, 64, 65536);
+  REQUIRE(geometry);
+  const RegionTable r = compute_regions(*geometry);
+  CHECK(r.status_offset % kPageSize == 0);
+  CHECK(r.status_offset == r.trader_table_offset + r.trader_table_bytes);
+  CHECK(r.status_bytes == 10 * 4096);  // 4096 + 512 + 8192 + 64 x 160 + 16384 = 39424
+  CHECK(total_size(r) == r.status_offset + r.status_bytes);
 }
 
 TEST_CASE("TraderTableSizeFollowsItsConfiguredCapacityAndTextArea", "[layout]") {

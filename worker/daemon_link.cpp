@@ -96,6 +96,17 @@ void DaemonLink::send_heartbeat(const protocol::HeartbeatBody& heartbeat) noexce
   send_message(length, Clock::now());
 }
 
+void DaemonLink::send_trader_stats(std::uint64_t trader_generation,
+                                   std::span<const protocol::TraderStatsEntry> entries) noexcept {
+  if (!connected()) return;
+  do {
+    const std::size_t count = std::min(entries.size(), protocol::kTraderStatsPerMessage);
+    const std::size_t length = protocol::encode_trader_stats(trader_generation, entries.first(count), buffer_);
+    if (!send_message(length, Clock::now())) return;
+    entries = entries.subspan(count);
+  } while (!entries.empty());
+}
+
 void DaemonLink::try_connect(Clock::time_point now) noexcept {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;

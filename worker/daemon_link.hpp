@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -54,6 +55,10 @@ class DaemonLink {
   /// Sends a heartbeat if connected and the socket takes it now; otherwise it is dropped (the
   /// next one follows soon). pending_signals is the caller's: pending() is the value to put there.
   void send_heartbeat(const protocol::HeartbeatBody& heartbeat) noexcept;
+
+  /// Sends per-trader counters in as many TraderStats messages as they need, if connected and
+  /// the socket takes them now; otherwise the rest is dropped, like a heartbeat.
+  void send_trader_stats(std::uint64_t trader_generation, std::span<const protocol::TraderStatsEntry> entries) noexcept;
 
   /// The epoch sent in the next Hello (after the worker attached to a new segment).
   void set_segment_epoch(std::uint64_t epoch) noexcept { options_.segment_epoch = epoch; }

@@ -24,10 +24,13 @@ struct Engine::Trader {
   Program program;
   std::vector<Term> terms;
   Cooldown cooldown;
-  std::vector<GateState> gates;               ///< per symbol slot
   std::vector<std::uint8_t> watched;          ///< per symbol slot
   std::map<std::string, std::int64_t, std::less<>> fired;  ///< persisted: symbol -> last fired bar
   bool fired_dirty = false;
+  std::uint32_t table_index = 0;              ///< in the trader table generation applied last
+  std::uint64_t evaluations = 0;              ///< these three as in EngineStats, for this trader
+  std::uint64_t signals = 0;
+  std::uint64_t suppressed = 0;
 };
 
 namespace {
@@ -164,6 +167,7 @@ Engine::Engine(shm::SegmentView view, EngineOptions options, SignalSink& sink)
   resume_after_.assign(rings, 0);
   closed_traders_.resize(rings);
   intrabar_traders_.resize(rings);
+  ring_other_intervals_.resize(rings);
   forming_dirty_.assign(rings, 0);
   dirty_.assign(view_.max_symbols(), 0);
   keys_.resize(view_.interval_count());
@@ -194,7 +198,9 @@ void Engine::apply_table(const shm::TraderTableSnapshot& table) {
   stats_.trader_errors = 0;
   for (const shm::TraderTableItem& item : table.traders) {
     if (item.owner != options_.worker_index) continue;
+    const auto table_index = static_cast<std::uint32_t>(&item - table.traders.data());
     if (auto it = previous.find(item.name); it != previous.end() && it->second->content_hash == item.content_hash) {
+      it->second->table_index = table_index;
       traders_.push_back(std::move(it->second));
       continue;
     }
@@ -208,6 +214,7 @@ void Engine::apply_table(const shm::TraderTableSnapshot& table) {
       continue;
     }
     trader->content_hash = item.content_hash;
+    trader->table_index = table_index;
     if (auto fired = fired_store_->load(trader->spec.name)) {
       trader->fired = std::move(*fired);
     } else {
@@ -268,9 +275,10 @@ void Engine::rebuild() {
     }
     offsets = std::max(offsets, max_offset(rule.root, 0));
     t->cooldown = Cooldown{t->spec.cooldown.count(), t->spec.cooldown_bars, t->spec.interval};
-    t->gates.resize(view_.max_symbols());
     t->watched.assign(view_.max_symbols(), 0);
   }
+  // Every watched (slot, trader) gets a fresh gate in match_symbols(): watched was cleared above.
+  gates_.assign(std::size_t{view_.max_symbols()} * traders_.size(), GateState{});
   stack_.assign(stack, 0.0);
   // Values and bars kept: enough for the deepest offset (plus crosses_*'s previous bar) at the
   // oldest bar a catch-up evaluates.
@@ -300,6 +308,7 @@ void Engine::match_symbols() {
   const std::uint32_t interval_count = view_.interval_count();
   for (auto& list : closed_traders_) list.clear();
   for (auto& list : intrabar_traders_) list.clear();
+  for (auto& list : ring_other_intervals_) list.clear();
   std::vector<std::uint8_t> needed(series_.size(), 0);
   for (std::uint32_t slot = 0; slot < view_.max_symbols(); ++slot) {
     const auto info = shm::seqlock_read(&view_.symbol_slot(slot)->info);
@@ -310,12 +319,16 @@ void Engine::match_symbols() {
       Trader& t = *traders_[ti];
       const bool watch = active && t.spec.symbols.matches(name);
       if (watch && !t.watched[slot]) {
-        t.gates[slot] = GateState{};
-        if (auto it = t.fired.find(name); it != t.fired.end()) t.gates[slot].last_fired_open_ms = it->second;
+        GateState& gate = gates_[std::size_t{slot} * traders_.size() + ti];
+        gate = GateState{};
+        if (auto it = t.fired.find(name); it != t.fired.end()) gate.last_fired_open_ms = it->second;
       }
       t.watched[slot] = watch ? 1 : 0;
       if (!watch) continue;
       closed_traders_[slot * interval_count + t.interval].push_back(ti);
+      std::vector<std::uint8_t>& others = ring_other_intervals_[slot * interval_count + t.interval];
+      for (std::uint8_t iv : t.other_intervals)
+        if (std::find(others.begin(), others.end(), iv) == others.end()) others.push_back(iv);
       if (t.spec.on == config::EvaluateOn::Update) intrabar_traders_[slot * interval_count + t.interval].push_back(ti);
       for (std::uint8_t iv : t.intervals) needed[slot * interval_count + iv] = 1;
     }
@@ -432,8 +445,9 @@ void Engine::sync_symbol(std::uint32_t symbol) {
   }
 }
 
-bool Engine::timeframes_ready(const Trader& trader, std::uint32_t symbol, std::int64_t close_ms) const {
-  for (std::uint8_t iv : trader.other_intervals) {
+bool Engine::timeframes_ready(std::span<const std::uint8_t> intervals, std::uint32_t symbol,
+                              std::int64_t close_ms) const {
+  for (std::uint8_t iv : intervals) {
     const Series* s = series(symbol, iv);
     if (s == nullptr || !s->warmed()) return false;
     const Interval h = s->interval();
@@ -458,50 +472,55 @@ void Engine::run_jobs() {
     const Series* own = series(job.symbol, job.interval);
     if (own == nullptr) continue;
     const std::int64_t close_ms = bar_close_time(own->interval(), job.open_time_ms);
-    bool ready = true;
-    for (std::uint32_t ti : closed_traders_[ring]) ready = ready && timeframes_ready(*traders_[ti], job.symbol, close_ms);
+    // Every trader of the ring ready <=> every timeframe any of them reads is ready.
+    const bool ready = timeframes_ready(ring_other_intervals_[ring], job.symbol, close_ms);
     if (!ready && now - job.queued < options_.timeframe_wait) {
       blocked.push_back(ring);
       waiting.push_back(job);
       continue;
     }
     if (!ready) ++stats_.wait_expired;
-    for (std::uint32_t ti : closed_traders_[ring]) evaluate_closed(*traders_[ti], job);
+    // The bar's age in every interval, the same for all the ring's traders (each reads only its own).
+    const auto own_age = own->age_of(job.open_time_ms);
+    if (!own_age) continue;  // already out of the local history
+    std::array<std::size_t, shm::kMaxIntervals> ages;
+    ages.fill(kNoAge);
+    for (std::uint32_t iv = 0; iv < interval_count; ++iv) {
+      const Series* s = series(job.symbol, static_cast<std::uint8_t>(iv));
+      if (s == nullptr || !s->warmed()) continue;
+      if (iv == job.interval) {
+        ages[iv] = *own_age;
+      } else if (auto age = s->age_closed_by(close_ms)) {
+        ages[iv] = *age;
+      }
+    }
+    const std::span<const std::size_t> job_ages(ages.data(), interval_count);
+    GateState* gates = gates_.data() + std::size_t{job.symbol} * traders_.size();
+    for (std::uint32_t ti : closed_traders_[ring]) evaluate_closed(*traders_[ti], gates[ti], job, *own_age, job_ages);
   }
   jobs_.swap(waiting);
 }
 
-void Engine::evaluate_closed(Trader& trader, const Job& job) {
-  const Series* own = series(job.symbol, job.interval);
-  const auto own_age = own->age_of(job.open_time_ms);
-  if (!own_age) return;  // already out of the local history
-  const std::int64_t close_ms = bar_close_time(own->interval(), job.open_time_ms);
-  std::array<std::size_t, shm::kMaxIntervals> ages;
-  ages.fill(kNoAge);
-  for (std::uint8_t iv : trader.intervals) {
-    const Series* s = series(job.symbol, iv);
-    if (s == nullptr || !s->warmed()) continue;
-    if (iv == job.interval) {
-      ages[iv] = *own_age;
-    } else if (auto age = s->age_closed_by(close_ms)) {
-      ages[iv] = *age;
-    }
-  }
-  Source source(*this, job.symbol, std::span(ages.data(), view_.interval_count()), false, trader.interval);
+void Engine::evaluate_closed(Trader& trader, GateState& gate, const Job& job, std::size_t own_age,
+                             std::span<const std::size_t> ages) {
+  Source source(*this, job.symbol, ages, false, trader.interval);
   const double value = run(trader.program, source, stack_.data());
   ++stats_.evaluations;
-  GateState& gate = trader.gates[job.symbol];
+  ++trader.evaluations;
   if (job.prime) {
     if (!std::isnan(value)) gate.last_truth = value != 0.0 ? 1 : 0;
     return;
   }
   switch (gate_step(gate, job.open_time_ms, value, trader.cooldown)) {
     case GateDecision::None: return;
-    case GateDecision::Suppressed: ++stats_.suppressed; return;
+    case GateDecision::Suppressed:
+      ++stats_.suppressed;
+      ++trader.suppressed;
+      return;
     case GateDecision::Fire: break;
   }
-  emit(trader, job.symbol, job.open_time_ms, own->bar(*own_age)->close, job.late, false,
-       std::span(ages.data(), view_.interval_count()));
+  emit(trader, job.symbol, job.open_time_ms, series(job.symbol, job.interval)->bar(own_age)->close, job.late, false,
+       ages);
 }
 
 void Engine::evaluate_intrabar(std::uint32_t ring) {
@@ -516,7 +535,7 @@ void Engine::evaluate_intrabar(std::uint32_t ring) {
   std::array<std::size_t, shm::kMaxIntervals> ages;
   for (std::uint32_t ti : intrabar_traders_[ring]) {
     Trader& trader = *traders_[ti];
-    GateState& gate = trader.gates[symbol];
+    GateState& gate = gates_[std::size_t{symbol} * traders_.size() + ti];
     if (now_ms - gate.last_intrabar_ms < trader.spec.throttle.count()) continue;
     gate.last_intrabar_ms = now_ms;
     ages.fill(kNoAge);
@@ -529,9 +548,13 @@ void Engine::evaluate_intrabar(std::uint32_t ring) {
     Source source(*this, symbol, std::span(ages.data(), interval_count), true, trader.interval);
     const double value = run(trader.program, source, stack_.data());
     ++stats_.evaluations;
+    ++trader.evaluations;
     switch (gate_step(gate, forming->open_time_ms, value, trader.cooldown)) {
       case GateDecision::None: continue;
-      case GateDecision::Suppressed: ++stats_.suppressed; continue;
+      case GateDecision::Suppressed:
+        ++stats_.suppressed;
+        ++trader.suppressed;
+        continue;
       case GateDecision::Fire: break;
     }
     emit(trader, symbol, forming->open_time_ms, forming->close, false, true, std::span(ages.data(), interval_count));
@@ -564,7 +587,16 @@ void Engine::emit(Trader& trader, std::uint32_t symbol, std::int64_t open_time_m
   fields.late = late;
   fields.intrabar = intrabar;
   ++stats_.signals;
+  ++trader.signals;
   sink_.emit(fields.id, format_signal_json(fields));
+}
+
+std::vector<TraderCounters> Engine::trader_stats() const {
+  std::vector<TraderCounters> result;
+  result.reserve(traders_.size());
+  for (const auto& t : traders_)
+    result.push_back(TraderCounters{t->spec.name, t->table_index, t->evaluations, t->signals, t->suppressed});
+  return result;
 }
 
 void Engine::flush_fired() {

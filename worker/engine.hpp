@@ -64,6 +64,15 @@ struct EngineStats {
   std::uint32_t trader_errors = 0;  ///< owned traders that failed to compile here
 };
 
+/// One owned trader's share of EngineStats, for the daemon's status (protocol TraderStats).
+struct TraderCounters {
+  std::string name;
+  std::uint32_t table_index = 0;  ///< in the trader table generation applied last (EngineStats::generation)
+  std::uint64_t evaluations = 0;
+  std::uint64_t signals = 0;
+  std::uint64_t suppressed = 0;
+};
+
 class Engine {
  public:
   Engine(shm::SegmentView view, EngineOptions options, SignalSink& sink);
@@ -81,6 +90,9 @@ class Engine {
   [[nodiscard]] bool waiting() const noexcept { return !jobs_.empty(); }
   [[nodiscard]] const EngineStats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::size_t trader_count() const noexcept { return traders_.size(); }
+  /// Per owned trader: evaluations, signals and suppressed edges since it was taken on (a trader
+  /// whose text is unchanged keeps its counts across table generations).
+  [[nodiscard]] std::vector<TraderCounters> trader_stats() const;
 
  private:
   struct Trader;
@@ -98,12 +110,14 @@ class Engine {
   void match_symbols();
   void sync_symbol(std::uint32_t symbol);
   void run_jobs();
-  void evaluate_closed(Trader& trader, const Job& job);
+  void evaluate_closed(Trader& trader, GateState& gate, const Job& job, std::size_t own_age,
+                       std::span<const std::size_t> ages);
   void evaluate_intrabar(std::uint32_t ring);
   void emit(Trader& trader, std::uint32_t symbol, std::int64_t open_time_ms, double close, bool late, bool intrabar,
             std::span<const std::size_t> ages);
   void flush_fired();
-  [[nodiscard]] bool timeframes_ready(const Trader& trader, std::uint32_t symbol, std::int64_t close_ms) const;
+  [[nodiscard]] bool timeframes_ready(std::span<const std::uint8_t> intervals, std::uint32_t symbol,
+                                      std::int64_t close_ms) const;
   [[nodiscard]] Series* series(std::uint32_t symbol, std::uint8_t interval) const noexcept {
     return series_[symbol * view_.interval_count() + interval].get();
   }
@@ -123,6 +137,11 @@ class Engine {
   std::vector<std::int64_t> resume_after_;
   std::vector<std::vector<std::uint32_t>> closed_traders_;     ///< per ring: traders evaluated at its closes
   std::vector<std::vector<std::uint32_t>> intrabar_traders_;   ///< per ring: on = "update" traders
+  /// Per ring: the other closed timeframes its closed_traders_ read (the union of their other_intervals).
+  std::vector<std::vector<std::uint8_t>> ring_other_intervals_;
+  /// Edge and cooldown state per (symbol slot, trader): [slot * traders_.size() + trader]. Symbol-major,
+  /// so that the traders evaluated on one bar read consecutive entries.
+  std::vector<GateState> gates_;
   std::vector<std::uint8_t> dirty_;                            ///< per symbol: some ring changed
   std::vector<std::uint32_t> dirty_list_;
   std::vector<std::uint8_t> forming_dirty_;                    ///< per ring

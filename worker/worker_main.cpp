@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/journal.hpp"
 #include "common/segment_reader.hpp"
@@ -186,6 +187,8 @@ int main(int argc, char** argv) {
     std::uint64_t generation = 0;
     std::uint64_t lapped_reported = 0;
     auto last_heartbeat = std::chrono::steady_clock::time_point{};
+    auto last_trader_stats = std::chrono::steady_clock::time_point{};
+    std::vector<protocol::TraderStatsEntry> trader_stats;
     while (!g_stop.load()) {
       if (const std::uint64_t published = trader_table_generation(reader->view()); published != generation) {
         if (auto table = trader_table_read(reader->view())) {
@@ -214,6 +217,17 @@ int main(int argc, char** argv) {
           const std::uint64_t head = load_acquire(&reader->view().header()->journal_head);
           link->send_heartbeat(heartbeat(options, engine, head - cursor.next, link->pending()));
           last_heartbeat = std::chrono::steady_clock::now();
+        }
+        if (std::chrono::steady_clock::now() - last_trader_stats >= std::chrono::seconds(2)) {
+          trader_stats.clear();
+          for (const worker::TraderCounters& t : engine.trader_stats())
+            trader_stats.push_back(protocol::TraderStatsEntry{.table_index = t.table_index,
+                                                              .reserved = 0,
+                                                              .evaluations = t.evaluations,
+                                                              .signals = t.signals,
+                                                              .suppressed = t.suppressed});
+          link->send_trader_stats(engine.stats().generation, trader_stats);
+          last_trader_stats = std::chrono::steady_clock::now();
         }
       }
       const bool busy = engine.waiting() || (link != nullptr && link->pending() > 0);

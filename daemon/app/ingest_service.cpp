@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "daemon/ingest/universe.hpp"
@@ -83,6 +84,7 @@ void IngestService::publish() { writer_.publish(); }
 void IngestService::heartbeat() {
   writer_.heartbeat();
   writer_.publish();
+  watchdog_.kick();
   scheduler_.after(milliseconds(100), [this, alive = std::weak_ptr<bool>(alive_)] {
     if (!alive.expired() && *alive.lock()) heartbeat();
   });
@@ -102,6 +104,7 @@ void IngestService::retry_start(int attempt, const std::string& what, std::funct
 
 void IngestService::fetch_exchange_info(int attempt) {
   budget_.on_sent(kExchangeInfoWeight, scheduler_.wall_now());
+  ++control_requests_;
   control_rest_->get("/api/v3/exchangeInfo", [this, attempt, alive = std::weak_ptr<bool>(alive_)](net::HttpResult result) {
     if (alive.expired() || !*alive.lock()) return;
     // At start-up a failure is retried a bounded number of times; later, the next refresh retries.
@@ -166,6 +169,7 @@ void IngestService::on_exchange_info(const std::string& body) {
 
 void IngestService::fetch_tickers(feed::ExchangeInfo info, int attempt) {
   budget_.on_sent(kAllTickersWeight, scheduler_.wall_now());
+  ++control_requests_;
   auto on_reply = [this, info = std::move(info), attempt, alive = std::weak_ptr<bool>(alive_)](net::HttpResult result) {
     if (!alive.expired() && *alive.lock()) on_tickers(info, std::move(result), attempt);
   };
@@ -220,6 +224,45 @@ void IngestService::schedule_refresh() {
 }
 
 void IngestService::refresh() { fetch_exchange_info(1); }
+
+void IngestService::fill_stats(DaemonStats& stats, std::chrono::system_clock::time_point now) const {
+  const auto& feed = feeds_->stats();
+  const auto& parse = feeds_->parse_stats();
+  const auto& market = market_->stats();
+  const auto& backfill = backfill_->stats();
+  stats.frames_total = feed.frames;
+  stats.frames_kline = parse.count(feed::FrameKind::Kline);
+  stats.frames_ticker = parse.count(feed::FrameKind::MiniTickers);
+  stats.frames_other = parse.frames - std::min(parse.frames, stats.frames_kline + stats.frames_ticker);
+  stats.parse_errors_total = parse.count(feed::FrameOutcome::Rejected);
+  stats.parse_errors_by_reason = parse.by_reason;
+  stats.connects = feed.connects;
+  stats.reconnects = feed.reconnects;
+  stats.rotations = feed.rotations;
+  stats.closed_bars = market.closed_bars;
+  stats.backfilled_bars = market.backfilled_bars;
+  stats.gaps_detected = market.gaps_detected;
+  stats.rest_requests = backfill.requests + control_requests_;
+  stats.rest_429 = budget_.throttled();
+  stats.rest_418 = budget_.bans();
+  stats.rest_weight_used = budget_.used(now);
+  stats.rest_weight_limit = budget_.allowance();
+  stats.symbols_active = static_cast<std::uint32_t>(registry_.active_count());
+  stats.rings_total = static_cast<std::uint32_t>(registry_.active_count() * market_->interval_count());
+  stats.rings_complete = static_cast<std::uint32_t>(market_->complete_rings());
+  const auto steady_now = std::chrono::steady_clock::now();
+  for (const ingest::ConnectionStatus& c : feeds_->connections()) {
+    ConnectionStats out;
+    out.id = c.id;
+    out.streams = static_cast<std::uint32_t>(c.streams);
+    out.open = c.open;
+    out.frames = c.frames;
+    if (c.last_frame != std::chrono::steady_clock::time_point{})
+      out.last_frame_unix_ms = unix_ms(now - std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                   steady_now - c.last_frame));
+    stats.connections.push_back(out);
+  }
+}
 
 void IngestService::log_stats() {
   scheduler_.after(milliseconds(60'000), [this, alive = std::weak_ptr<bool>(alive_)] {

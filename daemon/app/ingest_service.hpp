@@ -13,6 +13,8 @@
 #include "config/screener_config.hpp"
 #include "common/segment_writer.hpp"
 #include "daemon/app/asio_scheduler.hpp"
+#include "daemon/app/daemon_stats.hpp"
+#include "daemon/app/systemd_notify.hpp"
 #include "daemon/feed/rest_parsers.hpp"
 #include "daemon/ingest/backfill.hpp"
 #include "daemon/ingest/feed_manager.hpp"
@@ -38,6 +40,12 @@ class IngestService {
   /// reach the exchange within its bounded retries.
   void start(std::function<void(const std::string&)> on_fatal);
   void stop();
+
+  /// The ingest's counters and connections into `stats` (daemon_stats.hpp); io thread only.
+  void fill_stats(DaemonStats& stats, std::chrono::system_clock::time_point now) const;
+
+  /// Symbols followed now (for the service status line).
+  [[nodiscard]] std::size_t active_symbols() const noexcept { return registry_.active_count(); }
 
  private:
   void fetch_exchange_info(int attempt);
@@ -68,6 +76,8 @@ class IngestService {
   std::set<std::string> retired_symbols_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool started_ = false;
+  std::uint64_t control_requests_ = 0;  ///< exchangeInfo and ticker/24hr requests (backfill counts its own)
+  systemd::Watchdog watchdog_;  ///< fed by heartbeat(): a stuck io thread gets screenerd restarted
 };
 
 }  // namespace screener::app

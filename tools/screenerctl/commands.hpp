@@ -14,5 +14,6 @@ int run_header(std::span<const std::string_view> args);
 int run_symbols(std::span<const std::string_view> args);
 int run_klines(std::span<const std::string_view> args);
 int run_eval(std::span<const std::string_view> args);
+int run_status(std::span<const std::string_view> args);
 
 }  // namespace screener::ctl

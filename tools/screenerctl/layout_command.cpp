@@ -118,6 +118,11 @@ int run_layout(std::span<const std::string_view> args) {
   print_row("trader table", r.trader_table_offset, r.trader_table_bytes,
             fmt::format("1 page + {} x {} B + {} B of trader text", g.trader_capacity, sizeof(shm::TraderEntry),
                         g.trader_text_bytes));
+  print_row("status", r.status_offset, r.status_bytes,
+            fmt::format("1 page + {} x {} B + {} x {} B + {} x {} B + {} x {} B", shm::kStatusMaxConnections,
+                        sizeof(shm::ConnectionStatus), shm::kStatusMaxWorkers, sizeof(shm::WorkerStatus),
+                        g.trader_capacity, sizeof(shm::TraderStatus), shm::kStatusRecentSignals,
+                        sizeof(shm::RecentSignal)));
   print_row("total", 0, shm::total_size(r), "posix_fallocate'd in /dev/shm at start");
   return 0;
 }

@@ -22,7 +22,10 @@ constexpr std::string_view kUsage =
     "  klines SYMBOL INTERVAL [--last N] [--segment NAME]\n"
     "         a ring as CSV, oldest first; the forming bar last, with closed=false\n"
     "  eval (--csv FILE [--symbol SYM] | --symbol SYM [--segment NAME]) --interval IV [--series] 'EXPR'\n"
-    "         a rule's value (or a number's) at the last closed bar; --series: at every bar\n";
+    "         a rule's value (or a number's) at the last closed bar; --series: at every bar\n"
+    "  status [--segment NAME] [--watch [SECONDS]] [--json]\n"
+    "         what screenerd is doing: symbols and complete rings, ingest counters, connections,\n"
+    "         workers, traders, the latest signals; --watch redraws every SECONDS (default 2)\n";
 }
 
 int main(int argc, char** argv) {
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
   if (command == "symbols") return screener::ctl::run_symbols(args);
   if (command == "klines") return screener::ctl::run_klines(args);
   if (command == "eval") return screener::ctl::run_eval(args);
+  if (command == "status") return screener::ctl::run_status(args);
   std::fprintf(stderr, "screenerctl: unknown command '%.*s'\n%s", static_cast<int>(command.size()), command.data(),
                kUsage.data());
   return 2;
