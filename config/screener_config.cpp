@@ -6,7 +6,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -141,6 +143,123 @@ SignalsConfig read_signals(TableReader table) {
   return signals;
 }
 
+/// "HOST:PORT" with an IP host (IPv6 in brackets) and a port 0..65535; else why not.
+std::optional<std::string> listen_problem(const std::string& text) {
+  const auto colon = text.rfind(':');
+  const std::string example = R"(expected "HOST:PORT" with an IP address, e.g. "127.0.0.1:9464" or "[::1]:9464")";
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return fmt::format("{}, got '{}'", example, text);
+  std::string host = text.substr(0, colon);
+  const std::string port = text.substr(colon + 1);
+  if (host.starts_with('[') && host.ends_with(']')) {
+    host = host.substr(1, host.size() - 2);
+    if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
+      return fmt::format("{}, got '{}'", example, text);
+  } else {
+    int dots = 0;
+    for (const char c : host) {
+      if (c == '.') ++dots;
+      else if (c < '0' || c > '9') return fmt::format("{}: the host must be an IP address, got '{}'", example, text);
+    }
+    if (dots != 3) return fmt::format("{}: the host must be an IP address, got '{}'", example, text);
+  }
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
+    return fmt::format("{}: the port must be 0 to 65535, got '{}'", example, text);
+  return std::nullopt;
+}
+
+MetricsConfig read_metrics(TableReader table) {
+  MetricsConfig metrics;
+  metrics.listen = table.string("listen", metrics.listen);
+  if (!metrics.listen.empty())
+    if (auto problem = listen_problem(metrics.listen)) table.fail("listen", *problem);
+  table.reject_unknown_keys();
+  return metrics;
+}
+
+bool valid_sink_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::ranges::all_of(name, [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+/// Why `url` cannot be a webhook URL, or nothing.
+std::optional<std::string> webhook_url_problem(const std::string& url) {
+  std::string_view rest;
+  if (url.starts_with("http://")) rest = std::string_view(url).substr(7);
+  else if (url.starts_with("https://")) rest = std::string_view(url).substr(8);
+  else return "expected an http:// or https:// URL";
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty() || authority.starts_with(':')) return "the URL has no host";
+  if (authority.find_first_of(" \t@") != std::string_view::npos) return "the URL's host part is not valid";
+  return std::nullopt;
+}
+
+SinkConfig read_sink(TableReader table, const std::string& name, TableReader& parent) {
+  SinkConfig sink;
+  sink.name = name;
+  if (!valid_sink_name(name))
+    parent.fail(name, "a sink name is 1 to 64 characters of A-Z a-z 0-9 _ -");
+  const std::string type = table.string("type", "");
+  if (type == "webhook") {
+    sink.type = SinkConfig::Type::Webhook;
+    const std::string url = table.string("url", "");
+    sink.url_env = table.string("url_env", "");
+    if (!url.empty() && !sink.url_env.empty()) table.fail("url_env", "give either url or url_env, not both");
+    if (url.empty() && sink.url_env.empty()) table.fail("url", "a webhook needs url, or url_env naming a variable that holds it");
+    if (!sink.url_env.empty()) {
+      const char* value = std::getenv(sink.url_env.c_str());
+      if (value == nullptr || *value == '\0')
+        table.fail("url_env", fmt::format("the environment variable {} is not set (or empty)", sink.url_env));
+      sink.url = value;
+      // The URL may hold a secret: the error names the variable, never the value.
+      if (auto problem = webhook_url_problem(sink.url))
+        table.fail("url_env", fmt::format("the URL in {}: {}", sink.url_env, *problem));
+    } else {
+      sink.url = url;
+      if (auto problem = webhook_url_problem(sink.url)) table.fail("url", fmt::format("{}, got '{}'", *problem, url));
+    }
+    sink.timeout = std::chrono::milliseconds(table.integer("timeout_ms", sink.timeout.count(), 100, 120'000));
+    sink.retries = static_cast<std::uint32_t>(table.integer("retries", sink.retries, 0, 100));
+    sink.backoff = std::chrono::milliseconds(table.integer("backoff_ms", sink.backoff.count(), 1, 600'000));
+    sink.backoff_max =
+        std::chrono::milliseconds(table.integer("backoff_max_ms", sink.backoff_max.count(), 1, 3'600'000));
+    if (sink.backoff_max < sink.backoff)
+      table.fail("backoff_max_ms", fmt::format("must be at least backoff_ms ({})", sink.backoff.count()));
+    sink.max_per_minute = static_cast<std::uint32_t>(table.integer("max_per_minute", sink.max_per_minute, 1, 600'000));
+    TableReader headers = table.table("headers");
+    for (const std::string& header : headers.keys()) {
+      const std::string value = headers.string(header, "");
+      const bool token = !header.empty() && std::ranges::all_of(header, [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      });
+      if (!token) headers.fail(header, "a header name is letters, digits, - and _");
+      if (value.find_first_of("\r\n") != std::string::npos) headers.fail(header, "a header value must be one line");
+      sink.headers.emplace_back(header, value);
+    }
+    headers.reject_unknown_keys();
+    sink.queue = static_cast<std::uint32_t>(table.integer("queue", sink.queue, 1, 10'000'000));
+  } else if (type == "websocket") {
+    sink.type = SinkConfig::Type::WebSocket;
+    sink.listen = table.string("listen", "");
+    if (auto problem = listen_problem(sink.listen)) table.fail("listen", *problem);
+    sink.queue = static_cast<std::uint32_t>(table.integer("queue", 1024, 1, 1'000'000));
+  } else if (type.empty()) {
+    table.fail("type", R"(missing: a sink needs type = "webhook" or type = "websocket")");
+  } else {
+    table.fail("type", fmt::format(R"(unknown sink type "{}"; the types are "webhook" and "websocket")", type));
+  }
+  table.reject_unknown_keys();
+  return sink;
+}
+
+std::vector<SinkConfig> read_sinks(TableReader table) {
+  std::vector<SinkConfig> sinks;
+  for (const std::string& name : table.keys()) sinks.push_back(read_sink(table.table(name), name, table));
+  table.reject_unknown_keys();
+  return sinks;
+}
+
 std::string environment_or(const char* variable, std::string fallback) {
   const char* value = std::getenv(variable);
   return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
@@ -200,6 +319,8 @@ ScreenerConfig parse_config(std::string_view text, std::string source) {
   config.ingest = read_ingest(root.table("ingest"));
   config.traders = read_traders(root.table("traders"));
   config.signals = read_signals(root.table("signals"));
+  config.metrics = read_metrics(root.table("metrics"));
+  config.sinks = read_sinks(root.table("sinks"));
   root.reject_unknown_keys();
   if (!config.universe.symbols.empty() && config.universe.symbols.size() > config.segment.max_symbols)
     throw ConfigError(source, 1, 1, "universe.symbols",

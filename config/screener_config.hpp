@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/interval.hpp"
@@ -70,6 +71,31 @@ struct SignalsConfig {
   bool to_stdout = true;   ///< one line per signal on stdout (the journal under systemd)
 };
 
+/// The metrics endpoint: GET /metrics (Prometheus text format) and /healthz.
+struct MetricsConfig {
+  std::string listen;      ///< "HOST:PORT"; empty: no endpoint
+};
+
+/// One `[sinks.NAME]` table: somewhere signals are also delivered, after the JSONL record.
+struct SinkConfig {
+  enum class Type : std::uint8_t { Webhook, WebSocket };
+  std::string name;                              ///< the table's name, used by traders' `sinks`
+  Type type = Type::Webhook;
+  // type = "webhook"
+  std::string url;                               ///< http:// or https://; from `url` or `url_env`
+  std::string url_env;                           ///< the variable the URL came from, if any
+  std::chrono::milliseconds timeout{3000};       ///< per attempt
+  std::uint32_t retries = 5;                     ///< attempts after the first
+  std::chrono::milliseconds backoff{500};        ///< first retry delay, doubling
+  std::chrono::milliseconds backoff_max{30'000}; ///< cap of the doubling
+  std::uint32_t max_per_minute = 60;             ///< token bucket: rate and burst
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra request headers
+  // type = "websocket"
+  std::string listen;                            ///< "HOST:PORT"
+  // both
+  std::uint32_t queue = 10'000;                  ///< webhook: signals waiting; websocket: per client
+};
+
 struct ScreenerConfig {
   std::string source;                        ///< file it came from, or "<defaults>"
   SegmentConfig segment;
@@ -79,6 +105,8 @@ struct ScreenerConfig {
   IngestConfig ingest;
   TradersConfig traders;
   SignalsConfig signals;
+  MetricsConfig metrics;
+  std::vector<SinkConfig> sinks;               ///< sorted by name
 
   /// The workers' socket path with the defaults applied.
   [[nodiscard]] std::string socket_path() const;

@@ -99,6 +99,12 @@ TableReader TableReader::table(std::string_view key) {
   return TableReader(*node->as_table(), key_path(key), file_);
 }
 
+std::vector<std::string> TableReader::keys() const {
+  std::vector<std::string> keys;
+  for (const auto& [key, node] : *table_) keys.emplace_back(key.str());
+  return keys;
+}
+
 void TableReader::reject_unknown_keys() const {
   for (const auto& [key, node] : *table_) {
     if (!read_.contains(key.str()))

@@ -28,6 +28,9 @@ class TableReader {
   /// The sub-table `key`, empty if absent.
   [[nodiscard]] TableReader table(std::string_view key);
 
+  /// The table's keys (sorted), for tables whose keys are names (sinks, headers).
+  [[nodiscard]] std::vector<std::string> keys() const;
+
   /// Throws for the first key that was never read.
   void reject_unknown_keys() const;
 

@@ -204,6 +204,8 @@ TraderSpec parse_trader(std::string_view toml_text, std::string file, const Trad
   const std::string throttle = table.string("throttle", "1s");
   const std::string late = table.string("late", std::string(to_string(spec.late)));
   spec.description = table.string("description", "");
+  spec.all_sinks = !document.contains("sinks");
+  spec.sinks = table.strings("sinks", {});
   table.reject_unknown_keys();
 
   for (const std::string_view key : {"name", "interval", "when"})
@@ -245,6 +247,18 @@ TraderSpec parse_trader(std::string_view toml_text, std::string file, const Trad
   if (late == "mark") spec.late = LatePolicy::Mark;
   else if (late == "suppress") spec.late = LatePolicy::Suppress;
   else table.fail("late", fmt::format(R"(expected "mark" or "suppress", got "{}")", late));
+
+  for (std::size_t i = 0; i < spec.sinks.size(); ++i) {
+    const std::string& sink = spec.sinks[i];
+    if (std::find(spec.sinks.begin(), spec.sinks.begin() + static_cast<std::ptrdiff_t>(i), sink) !=
+        spec.sinks.begin() + static_cast<std::ptrdiff_t>(i))
+      table.fail("sinks", fmt::format("'{}' is listed twice", sink));
+    if (options.sink_names && std::ranges::find(*options.sink_names, sink) == options.sink_names->end())
+      table.fail("sinks", options.sink_names->empty()
+                              ? fmt::format("unknown sink '{}': screener.toml configures no [sinks.*]", sink)
+                              : fmt::format("unknown sink '{}'; the configured sinks are: {}", sink,
+                                            fmt::join(*options.sink_names, ", ")));
+  }
 
   spec.when_origin = rule_origin(toml_text, document.get("when")->source().begin, file);
   const rules::CheckOptions check_options{spec.interval, options.held, options.warmup};

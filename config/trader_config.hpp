@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -61,6 +62,10 @@ struct TraderSpec {
   std::chrono::milliseconds throttle{1000};  ///< on = "update": least time between intrabar evaluations of a symbol
   LatePolicy late = LatePolicy::Mark;        ///< signals on backfilled bars
   std::string description;
+  /// The `[sinks.NAME]` of screener.toml this trader's signals go to, besides the JSONL record.
+  /// Absent (`all_sinks`): every configured sink; `sinks = []`: none.
+  std::vector<std::string> sinks;
+  bool all_sinks = true;
   rules::CheckedRule rule;
 };
 
@@ -68,6 +73,9 @@ struct TraderCheckOptions {
   std::vector<Interval> held;       ///< intervals the segment holds (the [market] intervals)
   int history_bars = 1440;          ///< closed bars per interval held
   rules::WarmupPolicy warmup;
+  /// The configured sink names `sinks` may list; nullopt: not checked (workers, which do not
+  /// deliver signals themselves).
+  std::optional<std::vector<std::string>> sink_names;
 };
 
 inline constexpr std::size_t kMaxTraderNameLength = 64;

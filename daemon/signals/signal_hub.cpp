@@ -384,6 +384,21 @@ void SignalHub::Impl::handle_message(Connection& connection, std::span<const std
     case protocol::MessageType::Signal:
       handle_signal(connection, message);
       return;
+    case protocol::MessageType::TraderStats: {
+      const auto body = protocol::decode_body<protocol::TraderStatsBody>(message);
+      const auto entries = body ? protocol::trader_stats_entries(message, *body) : std::nullopt;
+      if (!entries) {
+        close_connection(connection, fmt::format("a malformed TraderStats ({} bytes)", message.size()), true);
+        return;
+      }
+      if (!options.on_trader_stats) return;
+      try {
+        options.on_trader_stats(connection.info, body->trader_generation, *entries);
+      } catch (const std::exception& error) {
+        spdlog::error("signal hub: on_trader_stats failed: {}", error.what());
+      }
+      return;
+    }
     default:
       close_connection(connection, fmt::format("unexpected message type {}", static_cast<unsigned>(*type)), true);
       return;
@@ -460,6 +475,13 @@ void SignalHub::Impl::handle_signal(Connection& connection, std::span<const std:
   recent->insert(id);
   signals_written.fetch_add(1, std::memory_order_relaxed);
   queue_ack(connection, id);
+  if (options.on_written) {
+    try {
+      options.on_written(json);
+    } catch (const std::exception& error) {
+      spdlog::error("signal hub: on_written failed: {}", error.what());
+    }
+  }
 }
 
 void SignalHub::Impl::queue_ack(Connection& connection, std::uint64_t id) {

@@ -18,7 +18,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace screener::signals {
@@ -37,13 +39,22 @@ struct SignalHubOptions {
   bool write_stdout = false;
   std::size_t recent_ids = 1'000'000;  ///< signal ids remembered for de-duplication
 
-  // Both callbacks run on the hub thread, so they should be quick (acks wait meanwhile); an
+  // The callbacks run on the hub thread, so they should be quick (acks wait meanwhile); an
   // exception from one is logged and otherwise ignored.
 
   /// Called with the connected workers (ordered by index) after every change; not by stop().
   std::function<void(std::vector<WorkerInfo>)> on_workers_changed;
   /// Called for every heartbeat of a worker that has said Hello.
   std::function<void(const WorkerInfo&, const protocol::HeartbeatBody&)> on_heartbeat;
+  /// Called for every TraderStats message: one chunk of a worker's per-trader counters, indexed
+  /// by the trader table generation it names.
+  std::function<void(const WorkerInfo&, std::uint64_t trader_generation,
+                     std::span<const protocol::TraderStatsEntry> entries)>
+      on_trader_stats;
+  /// Called with each new signal's JSON right after its record was written (not for a
+  /// duplicate): the hand-off to the other sinks (daemon/signals/sink_fanout.hpp), which must
+  /// not block.
+  std::function<void(std::string_view json)> on_written;
 };
 
 struct SignalHubStats {

@@ -20,6 +20,9 @@ TraderRegistry::TraderRegistry(const config::ScreenerConfig& config)
       state_dir_(config.state_dir()) {
   check_.held = config.market.intervals;
   check_.history_bars = static_cast<int>(config.market.depth);
+  std::vector<std::string> sink_names;
+  for (const config::SinkConfig& sink : config.sinks) sink_names.push_back(sink.name);
+  check_.sink_names = std::move(sink_names);
 }
 
 std::expected<std::string, std::string> TraderRegistry::load() {
