@@ -10,10 +10,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <functional>
 #include <cstring>
@@ -25,24 +28,33 @@
 #include "config/config_error.hpp"
 #include "config/screener_config.hpp"
 #include "daemon/app/config_report.hpp"
+#include "daemon/app/daemon_stats.hpp"
+#include "daemon/app/metrics.hpp"
 #include "daemon/app/trader_service.hpp"
 #include "daemon/traders/trader_registry.hpp"
 #include "daemon/app/ingest_service.hpp"
+#include "daemon/app/systemd_notify.hpp"
+#include "daemon/app/worker_supervisor.hpp"
 
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: screenerd [--config FILE] [--record FILE] [--check-config]\n"
+    "usage: screenerd [--config FILE] [--record FILE] [--check-config] [--spawn-workers N [--worker-binary PATH]]\n"
     "  --config FILE    configuration (default: /etc/screener/screener.toml if it exists,\n"
     "                   otherwise built-in defaults)\n"
     "  --record FILE    append every raw WebSocket frame, with its receive time, as JSONL\n"
     "  --check-config   validate the configuration and every trader file, print what would run,\n"
-    "                   and exit: 0 if all is valid, 2 otherwise\n";
+    "                   and exit: 0 if all is valid, 2 otherwise\n"
+    "  --spawn-workers N  run N workers (screener-worker --segment NAME --index 0..N-1) as children,\n"
+    "                   restarted with a backoff when they exit; for machines without systemd\n"
+    "  --worker-binary PATH  the worker to run (default: screener-worker next to screenerd)\n";
 
 struct Arguments {
   std::string config_path;
   std::string record_path;
   bool check_config = false;
+  unsigned spawn_workers = 0;
+  std::string worker_binary;
 };
 
 Arguments parse_arguments(int argc, char** argv) {
@@ -55,6 +67,17 @@ Arguments parse_arguments(int argc, char** argv) {
       arguments.record_path = argv[++i];
     } else if (arg == "--check-config") {
       arguments.check_config = true;
+    } else if (arg == "--spawn-workers" && i + 1 < argc) {
+      const std::string_view count = argv[++i];
+      unsigned n = 0;
+      const auto [end, error] = std::from_chars(count.data(), count.data() + count.size(), n);
+      if (error != std::errc{} || end != count.data() + count.size() || n > 1024) {
+        std::fprintf(stderr, "screenerd: --spawn-workers expects a number from 0 to 1024, got '%s'\n", argv[i]);
+        std::exit(2);
+      }
+      arguments.spawn_workers = n;
+    } else if (arg == "--worker-binary" && i + 1 < argc) {
+      arguments.worker_binary = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage.data(), stdout);
       std::exit(0);
@@ -139,15 +162,86 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   std::unique_ptr<screener::app::IngestService> ingest;
   std::unique_ptr<screener::app::TraderService> traders;
+  std::unique_ptr<screener::app::WorkerSupervisor> workers;
   try {
     ingest = std::make_unique<screener::app::IngestService>(io, *writer, config, std::move(recorder));
     traders = std::make_unique<screener::app::TraderService>(io, *writer, config);
+    if (arguments.spawn_workers > 0) {
+      workers = std::make_unique<screener::app::WorkerSupervisor>(
+          io, screener::app::WorkerSupervisorOptions{.binary = arguments.worker_binary,
+                                                     .segment = config.segment.name,
+                                                     .count = arguments.spawn_workers});
+    }
     traders->start();
     traders->watch_directory();
   } catch (const std::exception& error) {
     spdlog::error("{}", error.what());
     return 2;
   }
+  auto status_line = [&] {
+    return fmt::format("{} symbols, {} workers connected", ingest->active_symbols(),
+                       traders->hub_stats().workers_connected);
+  };
+  boost::asio::steady_timer status_timer(io);
+  std::function<void()> update_status = [&] {
+    status_timer.expires_after(std::chrono::seconds(5));
+    status_timer.async_wait([&](const boost::system::error_code& error) {
+      if (error) return;
+      screener::app::systemd::status(status_line());
+      update_status();
+    });
+  };
+  // Once a second, every statistic into the segment's status region, for `screenerctl status`.
+  const auto started = std::chrono::system_clock::now();
+  screener::app::RateMeter frame_rate;
+  boost::asio::steady_timer stats_timer(io);
+  // GET /metrics and /healthz ([metrics] listen), on their own thread; fed the same statistics.
+  std::unique_ptr<screener::app::MetricsService> metrics;
+  if (!config.metrics.listen.empty()) {
+    try {
+      screener::app::MetricsServiceOptions metrics_options;
+      metrics_options.listen = config.metrics.listen;
+      metrics_options.health = [header = writer->view().header(), limit = config.segment.heartbeat_timeout] {
+        return screener::app::segment_health(header, limit);
+      };
+      metrics_options.extras = [&traders, bytes = writer->size_bytes()] {
+        screener::app::MetricsExtras extras;
+        extras.segment_bytes = bytes;
+        extras.sinks = traders->sink_stats();
+        return extras;
+      };
+      metrics = std::make_unique<screener::app::MetricsService>(std::move(metrics_options));
+    } catch (const std::exception& error) {
+      spdlog::error("{}", error.what());
+      return 2;
+    }
+  }
+  std::function<void()> write_stats = [&] {
+    screener::app::DaemonStats stats = screener::app::collect_daemon_stats(*ingest, *traders, started);
+    stats.frames_per_second = frame_rate.update(stats.frames_total, std::chrono::steady_clock::now());
+    writer->publish_status(screener::app::to_status_snapshot(stats));
+    if (metrics) metrics->publish(stats);
+    stats_timer.expires_after(std::chrono::seconds(1));
+    stats_timer.async_wait([&](const boost::system::error_code& error) {
+      if (!error) write_stats();
+    });
+  };
+  write_stats();
+  // The segment is READY, the workers' socket open and nothing can fail any more: workers may
+  // start, and systemd may start the units ordered after screenerd.service (Type=notify).
+  if (workers) workers->start();
+  screener::app::systemd::ready(status_line());
+  if (screener::app::systemd::enabled()) update_status();
+  // Stops the workers first (SIGTERM, at most 5 s), while the hub still takes their signals.
+  auto shut_down = [&](std::string_view why) {
+    screener::app::systemd::stopping(why);
+    status_timer.cancel();
+    stats_timer.cancel();
+    if (workers) workers->stop();
+    traders->stop();
+    ingest->stop();
+    io.stop();
+  };
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void()> wait_for_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
@@ -158,9 +252,7 @@ int main(int argc, char** argv) {
         return wait_for_signal();
       }
       spdlog::info("{} received: shutting down", strsignal(signal));
-      traders->stop();
-      ingest->stop();
-      io.stop();
+      shut_down("shutting down");
     });
   };
   wait_for_signal();
@@ -168,11 +260,11 @@ int main(int argc, char** argv) {
   ingest->start([&](const std::string& why) {
     spdlog::error("{}", why);
     exit_code = 1;
-    traders->stop();
-    ingest->stop();
-    io.stop();
+    shut_down(why);
   });
   io.run();
+  workers.reset();
+  metrics.reset();  // before the traders and the segment it reads
   traders.reset();
   ingest.reset();
   writer->shutdown();

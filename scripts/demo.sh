@@ -3,7 +3,8 @@
 #   screener-replay   a synthetic Binance-compatible market (12 symbols, one market minute per second)
 #   screenerd         ingesting it into the shared-memory segment /dev/shm/screener-demo, running
 #                     the example traders of config/traders.d and writing their signals
-#   screener-worker   two of them, attached read-only, each evaluating the traders assigned to it
+#   screener-worker   two of them, started and supervised by screenerd (--spawn-workers 2), attached
+#                     read-only, each evaluating the traders assigned to it
 # then prints every signal as it arrives, and the segment's contents now and then, until Ctrl-C.
 # DEMO_SECONDS=N stops it after N seconds instead.
 set -euo pipefail
@@ -55,12 +56,10 @@ jsonl = "$work/signals.jsonl"
 stdout = false
 TOML
 
-"$bin/screenerd" --config "$work/screener.toml" 2> "$work/screenerd.log" &
+# screenerd starts the two workers once the segment is READY, restarts one that dies, and stops
+# them on SIGTERM; their logs join its own.
+"$bin/screenerd" --config "$work/screener.toml" --spawn-workers 2 2> "$work/screenerd.log" &
 pids+=($!)
-for index in 0 1; do
-  "$bin/screener-worker" --segment "$segment" --index "$index" 2> "$work/worker$index.log" &
-  pids+=($!)
-done
 
 echo "--- market: screener-replay on 127.0.0.1:$port (synthetic, x60); segment /dev/shm/$segment"
 echo "--- traders: $(ls config/traders.d | tr '\n' ' ')"
@@ -81,7 +80,7 @@ while :; do
     last_status=$now
     echo "--- screenerctl symbols --segment $segment"
     "$bin/screenerctl" symbols --segment "$segment" | table || true
-    grep -h "traders are mine" "$work"/worker*.log | tail -2 || true
+    for index in 0 1; do grep -h "\[worker $index\].*traders are mine" "$work/screenerd.log" | tail -1; done || true
   fi
   if [ -n "${DEMO_SECONDS:-}" ] && [ $(( now - started )) -ge "$DEMO_SECONDS" ]; then break; fi
 done

@@ -11,6 +11,9 @@ packages=(
   libssl-dev libsystemd-dev zlib1g-dev   # zlib reads the gzip-compressed kline CSVs
   catch2                    # v2, the unit-test framework
   openssl                   # makes the throw-away CA and certificates of the TLS tests
+  systemd                   # systemd-analyze, -sysusers, -tmpfiles: the units' test (offline)
+  procps                    # /bin/kill, screenerd.service's ExecReload= (the units' test checks it exists)
+  dpkg-dev                  # dpkg-shlibdeps: the .deb's Depends (cpack -G DEB)
 )
 
 missing=()

@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "common/segment_writer.hpp"
+#include "daemon/app/daemon_stats.hpp"
 #include "config/screener_config.hpp"
 #include "daemon/signals/signal_hub.hpp"
+#include "daemon/signals/sink_fanout.hpp"
 #include "daemon/traders/trader_registry.hpp"
 
 namespace boost::asio {
@@ -42,6 +44,12 @@ class TraderService {
   void watch_directory();
 
   [[nodiscard]] signals::SignalHubStats hub_stats() const noexcept { return hub_.stats(); }
+  /// The signal sinks' counters ([sinks.*]); any thread.
+  [[nodiscard]] std::vector<signals::SinkStats> sink_stats() const { return fanout_->stats(); }
+  /// Signals, reloads, workers (their last heartbeats) and traders (their workers' counters, and
+  /// the signals written for each) into `stats` (daemon_stats.hpp). Safe from the io thread while
+  /// the hub thread records.
+  void fill_stats(DaemonStats& stats) const;
 
  private:
   void publish_table();
@@ -51,6 +59,9 @@ class TraderService {
   boost::asio::io_context& io_;
   shm::SegmentWriter& writer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  ///< before hub_: its callback holds a weak_ptr
+  struct StatusState;
+  std::unique_ptr<StatusState> status_;  ///< before hub_: the hub thread records into it
+  std::unique_ptr<signals::SinkFanout> fanout_;  ///< before hub_: the hub thread dispatches to it
   traders::TraderRegistry registry_;
   signals::SignalHub hub_;
   std::vector<std::uint32_t> workers_;
