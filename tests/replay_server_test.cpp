@@ -449,12 +449,14 @@ TEST_CASE("ServerPingsAtTheConfiguredInterval", "[replay][ws][ping]") {
   Harness harness(options);
   WsClient client(harness.endpoint(), "/ws");   // no subscription: only pings arrive
   std::string message;
-  CHECK(client.read(message, 1100ms) == WsClient::Read::Timeout);
+  // Read until four pings came (bounded): a loaded machine delays timers, never speeds them up.
+  const auto deadline = Clock::now() + 5s;
+  while (client.pings().size() < 4 && Clock::now() < deadline)
+    CHECK(client.read(message, 250ms) == WsClient::Read::Timeout);
   const auto pings = client.pings();
-  REQUIRE(pings.size() >= 3);
-  CHECK(pings.size() <= 7);
-  // On average one ping per interval: a timer that fires late on a loaded machine may bring
-  // two pings closer, but the cadence stays the configured one.
+  REQUIRE(pings.size() >= 4);
+  // On average one ping per interval: a timer that fires late may bring two pings closer, but
+  // the cadence stays the configured one, not faster.
   CHECK((pings.back() - pings.front()) / static_cast<int>(pings.size() - 1) >= 150ms);
   CHECK(client.read(message, 1000ms) == WsClient::Read::Timeout);   // answered, so still open
   CHECK_FALSE(client.closed());
