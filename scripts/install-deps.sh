@@ -13,7 +13,8 @@ packages=(
   openssl                   # makes the throw-away CA and certificates of the TLS tests
   systemd                   # systemd-analyze, -sysusers, -tmpfiles: the units' test (offline)
   procps                    # /bin/kill, screenerd.service's ExecReload= (the units' test checks it exists)
-  dpkg-dev                  # dpkg-shlibdeps: the .deb's Depends (cpack -G DEB)
+  dpkg-dev file             # dpkg-shlibdeps and file(1): the .deb's Depends (cpack -G DEB)
+  python3                   # the stand-in for systemd's notify socket in the sd_notify test
 )
 
 missing=()
