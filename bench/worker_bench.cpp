@@ -118,6 +118,7 @@ struct Options {
   std::string tmp = "/tmp";
   bool keep = false;
   bool rt_observer = true;
+  bool rt_pipeline = false;
 };
 
 void usage(std::FILE* out) {
@@ -152,7 +153,10 @@ void usage(std::FILE* out) {
                "                          signals, logs (/tmp)\n"
                "  --keep                  keep the work directory (logs, record, signals) and print its path\n"
                "  --no-rt                 do not make the bench's JSONL follower SCHED_FIFO (by default it is, when\n"
-               "                          allowed, so that it sees a line as soon as it is written)\n");
+               "                          allowed, so that it sees a line as soon as it is written)\n"
+               "  --rt-pipeline           run every thread of screenerd and the workers SCHED_FIFO 5, as a deployment\n"
+               "                          with CPUSchedulingPolicy=fifo would (screener-replay, the exchange, stays\n"
+               "                          SCHED_OTHER): the pipeline's latency without queueing behind other work\n");
 }
 
 template <class T>
@@ -202,6 +206,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
     else if (arg == "--tmp" && i + 1 < argc) o.tmp = argv[++i];
     else if (arg == "--keep") o.keep = true;
     else if (arg == "--no-rt") o.rt_observer = false;
+    else if (arg == "--rt-pipeline") o.rt_pipeline = true;
     else if (arg == "--help" || arg == "-h") { usage(stdout); std::exit(0); }
     else {
       std::fprintf(stderr, "worker_bench: unknown flag %s\n", argv[i]);
@@ -890,6 +895,32 @@ extern "C" void on_signal(int signo) {
 }
 
 /// Starts `args` with stdout and stderr going to `log`.
+/// Every thread of every process in `pids` SCHED_FIFO at `priority`; says what it did.
+std::string make_fifo(const std::vector<pid_t>& pids, int priority) {
+  std::size_t threads = 0;
+  std::size_t refused = 0;
+  int error = 0;
+  for (pid_t pid : pids) {
+    std::error_code ignored;
+    for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ignored)) {
+      pid_t tid = 0;
+      if (!parse_number(task.path().filename().string(), tid)) continue;
+      sched_param param{};
+      param.sched_priority = priority;
+      if (sched_setscheduler(tid, SCHED_FIFO, &param) == 0) {
+        ++threads;
+      } else {
+        ++refused;
+        error = errno;
+      }
+    }
+  }
+  if (refused > 0)
+    return fmt::format("SCHED_FIFO {} for {} threads of screenerd and the workers, refused for {} ({})", priority,
+                       threads, refused, std::strerror(error));
+  return fmt::format("SCHED_FIFO {} for all {} threads of screenerd and the workers (--rt-pipeline)", priority, threads);
+}
+
 pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
   std::fflush(nullptr);
   const pid_t pid = fork();
@@ -1195,6 +1226,13 @@ int run(const Options& opt) {
                    : fmt::format("SCHED_OTHER (SCHED_FIFO refused: {})", std::strerror(errno));
   }
   out.info("observer", "the bench's JSONL follower (inotify) runs " + observer);
+  if (opt.rt_pipeline) {
+    std::vector<pid_t> pipeline = workers;
+    pipeline.push_back(daemon);
+    out.info("pipeline", make_fifo(pipeline, 5));
+  } else {
+    out.info("pipeline", "screenerd and the workers run SCHED_OTHER (--rt-pipeline makes them SCHED_FIFO)");
+  }
 
   // Settle (the workers warm their series on the first wake after the table), then measure.
   Tail tail(jsonl);

@@ -337,6 +337,7 @@ TEST_CASE("A restarted engine does not repeat the signal and keeps the cooldown 
   Minutes m(h);
   start_warm(h, m, {90, 90, 90, 90, 90}, traders, options);
   REQUIRE(m.live(110).size() == 1);  // minute 5
+  h.engine().persist_fired();  // written in the background otherwise
   CHECK(read_file(state + "/cross100.fired") == "ABCUSDT " + std::to_string(minute(5)) + "\n");
 
   // The worker restarts on the same segment.
@@ -349,6 +350,7 @@ TEST_CASE("A restarted engine does not repeat the signal and keeps the cooldown 
   // minute:                  7   8    9  10
   CHECK(fired_minutes(m, {90, 110, 90, 110}) == std::vector<std::int64_t>{10});
   CHECK(h.engine().stats().suppressed == 1);  // minute 8: within 5 + 5 bars, as before the restart
+  h.engine().persist_fired();
   CHECK(read_file(state + "/cross100.fired") == "ABCUSDT " + std::to_string(minute(10)) + "\n");
 }
 

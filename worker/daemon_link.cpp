@@ -48,7 +48,7 @@ void DaemonLink::send_signal(std::uint64_t id, std::string json) {
     }
   };
   if (const auto problem = signal_json_problem(id, json)) return reject(*problem);
-  if (sizeof(protocol::MessageHeader) + sizeof(protocol::SignalBody) + json.size() > protocol::kMaxMessageBytes) {
+  if (json.size() > protocol::kMaxSignalJsonBytes) {
     return reject("the JSON does not fit one message");
   }
   if (seq_by_id_.contains(id)) return;
@@ -93,7 +93,7 @@ void DaemonLink::service() noexcept {
 void DaemonLink::send_heartbeat(const protocol::HeartbeatBody& heartbeat) noexcept {
   if (!connected()) return;
   const std::size_t length = protocol::encode(protocol::MessageType::Heartbeat, heartbeat, buffer_);
-  send_message(length, Clock::now());
+  send_message(std::span(buffer_).first(length), Clock::now());
 }
 
 void DaemonLink::send_trader_stats(std::uint64_t trader_generation,
@@ -102,7 +102,7 @@ void DaemonLink::send_trader_stats(std::uint64_t trader_generation,
   do {
     const std::size_t count = std::min(entries.size(), protocol::kTraderStatsPerMessage);
     const std::size_t length = protocol::encode_trader_stats(trader_generation, entries.first(count), buffer_);
-    if (!send_message(length, Clock::now())) return;
+    if (!send_message(std::span(buffer_).first(length), Clock::now())) return;
     entries = entries.subspan(count);
   } while (!entries.empty());
 }
@@ -203,9 +203,8 @@ void DaemonLink::disconnect(const char* why, int error, Clock::time_point now) n
 }
 
 void DaemonLink::read_acks(Clock::time_point now) noexcept {
-  std::array<std::byte, 64> message{};
   for (int budget = kAckBudget; budget > 0; --budget) {
-    const ssize_t got = ::recv(fd_, message.data(), message.size(), MSG_DONTWAIT);
+    const ssize_t got = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
     if (got < 0) {
       const int error = errno;
       if (would_block(error)) return;
@@ -217,16 +216,16 @@ void DaemonLink::read_acks(Clock::time_point now) noexcept {
       disconnect("screenerd closed it", 0, now);
       return;
     }
-    const std::span<const std::byte> bytes(message.data(), static_cast<std::size_t>(got));
-    if (protocol::message_type(bytes) != protocol::MessageType::Ack) continue;
-    const auto ack = protocol::decode_body<protocol::AckBody>(bytes);
-    if (!ack) continue;
-    // An unknown id was dropped meanwhile, or acked twice (sent again before the first ack).
-    const auto found = seq_by_id_.find(ack->id);
-    if (found == seq_by_id_.end()) continue;
-    forget(found->second);
-    acked_on_connection_ = true;
-    last_progress_ = now;
+    const std::span<const std::byte> bytes(buffer_.data(), static_cast<std::size_t>(got));
+    if (protocol::message_type(bytes) != protocol::MessageType::Acks) continue;
+    [[maybe_unused]] const bool whole = protocol::for_each_ack(bytes, [&](std::uint64_t id) {
+      // An unknown id was dropped meanwhile, or acked twice (sent again before the first ack).
+      const auto found = seq_by_id_.find(id);
+      if (found == seq_by_id_.end()) return;
+      forget(found->second);
+      acked_on_connection_ = true;
+      last_progress_ = now;
+    });
   }
 }
 
@@ -245,34 +244,40 @@ void DaemonLink::flush(Clock::time_point now) noexcept {
   if (!hello_sent_) {
     const protocol::HelloBody hello{options_.worker_index, static_cast<std::uint32_t>(::getpid()),
                                     options_.segment_epoch};
-    if (!send_message(protocol::encode(protocol::MessageType::Hello, hello, buffer_), now)) return;
+    const std::size_t length = protocol::encode(protocol::MessageType::Hello, hello, buffer_);
+    if (!send_message(std::span(buffer_).first(length), now)) return;
     hello_sent_ = true;
   }
   const std::uint64_t end_seq = front_seq_ + entries_.size();
+  protocol::SignalsWriter message(buffer_);
   while (cursor_seq_ < end_seq) {
-    Entry& entry = entries_[static_cast<std::size_t>(cursor_seq_ - front_seq_)];
-    if (!entry.live) {
-      ++cursor_seq_;
-      continue;
+    // As many live entries as one message holds; the cursor moves past them once it is sent.
+    message.clear();
+    std::uint64_t next = cursor_seq_;
+    for (; next < end_seq; ++next) {
+      const Entry& entry = entries_[static_cast<std::size_t>(next - front_seq_)];
+      if (entry.live && !message.add(entry.id, entry.json)) break;
     }
-    // send_signal checked the size, so the encoding always fits.
-    const auto length = protocol::encode_signal(entry.id, entry.json, buffer_);
-    if (!length) {
-      ++cursor_seq_;
+    if (message.count() == 0) {
+      // Only dead entries, or one that fits no message (send_signal refuses those): step over.
+      cursor_seq_ = std::max(next, cursor_seq_ + 1);
       continue;
     }
     // Nothing was outstanding: the wait for an ack starts now, not at the last ack long ago.
     if (!has_outstanding()) last_progress_ = now;
-    if (!send_message(*length, now)) return;
-    if (entry.sent_before) ++resent_;
-    entry.sent_before = true;
-    ++cursor_seq_;
+    if (!send_message(message.bytes(), now)) return;
+    for (; cursor_seq_ < next; ++cursor_seq_) {
+      Entry& entry = entries_[static_cast<std::size_t>(cursor_seq_ - front_seq_)];
+      if (!entry.live) continue;
+      if (entry.sent_before) ++resent_;
+      entry.sent_before = true;
+    }
   }
 }
 
-bool DaemonLink::send_message(std::size_t length, Clock::time_point now) noexcept {
+bool DaemonLink::send_message(std::span<const std::byte> message, Clock::time_point now) noexcept {
   for (;;) {
-    if (::send(fd_, buffer_.data(), length, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return true;
+    if (::send(fd_, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return true;
     const int error = errno;
     if (error == EINTR) continue;
     if (would_block(error)) {

@@ -2,8 +2,9 @@
 #pragma once
 
 // The worker's end of the signal channel (common/worker_protocol.hpp). It never blocks the
-// evaluation loop: signals go into a bounded queue and leave it with non-blocking sends from
-// service(), which the loop calls on every wake-up and at least once a second.
+// evaluation loop: signals go into a bounded queue and leave it with non-blocking sends, as many
+// to a message as fit, right away and from service(), which the loop calls on every wake-up and
+// at least once a second.
 //
 // A signal is kept until screenerd acks it. After a reconnect every unacked signal is sent again,
 // and so is everything unacked when no ack has come for `resend_after` (the daemon could not
@@ -96,7 +97,7 @@ class DaemonLink {
   void resend_if_stalled(Clock::time_point now) noexcept;
   void flush(Clock::time_point now) noexcept;
   /// Sends one datagram; false if it was not sent (the socket is full, or the link dropped).
-  bool send_message(std::size_t length, Clock::time_point now) noexcept;
+  bool send_message(std::span<const std::byte> message, Clock::time_point now) noexcept;
   void forget(std::uint64_t seq) noexcept;
   void pop_dead_front() noexcept;
   void compact() noexcept;

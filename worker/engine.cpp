@@ -11,6 +11,7 @@
 #include "common/seqlock.hpp"
 #include "common/segment_geometry.hpp"
 #include "common/signal_id.hpp"
+#include "common/worker_protocol.hpp"
 #include "worker/signal_json.hpp"
 
 namespace screener::worker {
@@ -25,8 +26,8 @@ struct Engine::Trader {
   std::vector<Term> terms;
   Cooldown cooldown;
   std::vector<std::uint8_t> watched;          ///< per symbol slot
-  std::map<std::string, std::int64_t, std::less<>> fired;  ///< persisted: symbol -> last fired bar
-  bool fired_dirty = false;
+  std::map<std::string, std::int64_t, std::less<>> fired;  ///< symbol -> last fired bar, as persisted
+  std::vector<std::uint32_t> fired_slots;     ///< symbol slots fired on since the last submit_fired()
   std::uint32_t table_index = 0;              ///< in the trader table generation applied last
   std::uint64_t evaluations = 0;              ///< these three as in EngineStats, for this trader
   std::uint64_t signals = 0;
@@ -173,16 +174,12 @@ Engine::Engine(shm::SegmentView view, EngineOptions options, SignalSink& sink)
   keys_.resize(view_.interval_count());
 }
 
-Engine::~Engine() { flush_fired(); }
-
-std::string Engine::symbol_name(std::uint32_t symbol) const {
-  const auto info = shm::seqlock_read(&view_.symbol_slot(symbol)->info);
-  if (!info) return {};
-  return std::string(info->symbol.data(), strnlen(info->symbol.data(), info->symbol.size()));
-}
+Engine::~Engine() { persist_fired(); }
 
 void Engine::apply_table(const shm::TraderTableSnapshot& table) {
-  flush_fired();
+  persist_fired();
+  // Traders taken on now may have fired in another worker since this one last held them.
+  fired_writer_.reload_from_files();
   const std::string state_dir = options_.state_dir_override.empty() ? table.state_dir : options_.state_dir_override;
   if (!fired_store_ || fired_store_->dir() != state_dir) fired_store_ = std::make_unique<FiredStore>(state_dir);
 
@@ -305,6 +302,9 @@ void Engine::rebuild() {
 
 void Engine::match_symbols() {
   symbols_changed_ = false;
+  // Gates of symbols leaving a trader are reset below: their fired bars go to the map first.
+  submit_fired();
+  slot_names_.assign(view_.max_symbols(), std::string());
   const std::uint32_t interval_count = view_.interval_count();
   for (auto& list : closed_traders_) list.clear();
   for (auto& list : intrabar_traders_) list.clear();
@@ -315,6 +315,7 @@ void Engine::match_symbols() {
     const bool active = info && info->slot_state == static_cast<std::uint32_t>(shm::SlotState::Active);
     const std::string name =
         active ? std::string(info->symbol.data(), strnlen(info->symbol.data(), info->symbol.size())) : std::string();
+    slot_names_[slot] = name;
     for (std::uint32_t ti = 0; ti < traders_.size(); ++ti) {
       Trader& t = *traders_[ti];
       const bool watch = active && t.spec.symbols.matches(name);
@@ -387,9 +388,9 @@ void Engine::note_lapped() noexcept {
 
 void Engine::process() {
   const auto started = std::chrono::steady_clock::now();
+  const std::uint64_t evaluations_before = stats_.evaluations;
   if (symbols_changed_) match_symbols();
-  // Sorted, so that evaluations run in symbol order whatever order the journal named them in.
-  std::sort(dirty_list_.begin(), dirty_list_.end());
+  // In the order the journal named them: in a burst of closes, the first symbol's signals leave first.
   std::vector<std::uint32_t> symbols;
   symbols.swap(dirty_list_);
   for (std::uint32_t symbol : symbols) {
@@ -403,9 +404,15 @@ void Engine::process() {
     forming_dirty_[ring] = 0;
     evaluate_intrabar(ring);
   }
-  flush_fired();
-  stats_.eval_ns += static_cast<std::uint64_t>(
+  submit_fired();
+  const auto took = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+  stats_.eval_ns += took;
+  if (stats_.evaluations != evaluations_before) {
+    ++stats_.eval_rounds;
+    stats_.eval_round_ns += took;
+    ++stats_.eval_round_buckets[protocol::eval_round_bucket(took)];
+  }
 }
 
 void Engine::sync_symbol(std::uint32_t symbol) {
@@ -563,9 +570,9 @@ void Engine::evaluate_intrabar(std::uint32_t ring) {
 
 void Engine::emit(Trader& trader, std::uint32_t symbol, std::int64_t open_time_ms, double close, bool late,
                   bool intrabar, std::span<const std::size_t> ages) {
-  const std::string name = symbol_name(symbol);
-  trader.fired[name] = open_time_ms;
-  trader.fired_dirty = true;
+  const std::string& name = slot_names_[symbol];
+  // The gate holds the fired bar; submit_fired() persists it.
+  trader.fired_slots.push_back(symbol);
   if (late && trader.spec.late == config::LatePolicy::Suppress) {
     ++stats_.late_suppressed;
     return;
@@ -599,14 +606,28 @@ std::vector<TraderCounters> Engine::trader_stats() const {
   return result;
 }
 
-void Engine::flush_fired() {
+void Engine::submit_fired() {
   if (!fired_store_) return;
-  for (auto& t : traders_) {
-    if (!t->fired_dirty) continue;
-    t->fired_dirty = false;
-    if (auto saved = fired_store_->save(t->spec.name, t->fired); !saved)
-      spdlog::error("{}; a restart may repeat this trader's last signals", saved.error());
+  for (std::size_t ti = 0; ti < traders_.size(); ++ti) {
+    Trader& t = *traders_[ti];
+    if (t.fired_slots.empty()) continue;
+    std::vector<FiredChange> changes;
+    changes.reserve(t.fired_slots.size());
+    for (std::uint32_t slot : t.fired_slots) {
+      const std::int64_t open_ms = gates_[std::size_t{slot} * traders_.size() + ti].last_fired_open_ms;
+      const std::string& name = slot_names_[slot];
+      if (open_ms == kNeverFired || name.empty()) continue;
+      t.fired[name] = open_ms;
+      changes.push_back(FiredChange{name, open_ms});
+    }
+    t.fired_slots.clear();
+    fired_writer_.submit(*fired_store_, t.spec.name, std::move(changes));
   }
+}
+
+void Engine::persist_fired() {
+  submit_fired();
+  fired_writer_.drain();
 }
 
 }  // namespace screener::worker

@@ -16,6 +16,7 @@
 // H bar has not reached the segment yet (the exchange sends each interval's close separately),
 // the evaluation waits for it, at most `timeframe_wait`, then goes ahead with what is there.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,7 @@
 #include "common/trader_table.hpp"
 #include "config/trader_config.hpp"
 #include "worker/fired_store.hpp"
+#include "worker/fired_writer.hpp"
 #include "worker/rule_program.hpp"
 #include "worker/series.hpp"
 #include "worker/signal_gate.hpp"
@@ -59,6 +61,10 @@ struct EngineStats {
   std::uint64_t wait_expired = 0;   ///< evaluations that went ahead without a higher timeframe's bar
   std::uint64_t skipped_bars = 0;   ///< fresh bars beyond max_catch_up, not evaluated
   std::uint64_t eval_ns = 0;        ///< time spent in process()
+  std::uint64_t eval_rounds = 0;    ///< process() calls that evaluated something
+  std::uint64_t eval_round_ns = 0;  ///< their total duration
+  /// eval_rounds by duration, bucketed as protocol::kEvalRoundBoundsNs (common/worker_protocol.hpp).
+  std::array<std::uint64_t, 16> eval_round_buckets{};
   std::uint64_t generation = 0;     ///< trader table generation applied
   std::uint32_t traders = 0;        ///< traders owned
   std::uint32_t trader_errors = 0;  ///< owned traders that failed to compile here
@@ -85,6 +91,9 @@ class Engine {
   /// The journal lapped this worker: every watched ring is synced on the next process().
   void note_lapped() noexcept;
   void process();
+  /// Writes every fired change made so far and returns once it is on disk (fired_writer.hpp
+  /// writes in the background otherwise): before a restart hands the files to another worker.
+  void persist_fired();
 
   /// Evaluations are waiting for a higher timeframe: call process() again soon.
   [[nodiscard]] bool waiting() const noexcept { return !jobs_.empty(); }
@@ -115,19 +124,20 @@ class Engine {
   void evaluate_intrabar(std::uint32_t ring);
   void emit(Trader& trader, std::uint32_t symbol, std::int64_t open_time_ms, double close, bool late, bool intrabar,
             std::span<const std::size_t> ages);
-  void flush_fired();
+  /// Hands the fired changes since the last call to the writer thread.
+  void submit_fired();
   [[nodiscard]] bool timeframes_ready(std::span<const std::uint8_t> intervals, std::uint32_t symbol,
                                       std::int64_t close_ms) const;
   [[nodiscard]] Series* series(std::uint32_t symbol, std::uint8_t interval) const noexcept {
     return series_[symbol * view_.interval_count() + interval].get();
   }
-  [[nodiscard]] std::string symbol_name(std::uint32_t symbol) const;
 
   shm::SegmentView view_;
   EngineOptions options_;
   SignalSink& sink_;
   EngineStats stats_;
   std::unique_ptr<FiredStore> fired_store_;
+  FiredWriter fired_writer_;
   std::vector<std::unique_ptr<Trader>> traders_;
   std::vector<std::vector<rules::IndicatorKey>> keys_;         ///< per interval index
   std::size_t history_ = 1;                                    ///< values and bars kept per series
@@ -142,6 +152,7 @@ class Engine {
   /// Edge and cooldown state per (symbol slot, trader): [slot * traders_.size() + trader]. Symbol-major,
   /// so that the traders evaluated on one bar read consecutive entries.
   std::vector<GateState> gates_;
+  std::vector<std::string> slot_names_;                        ///< per symbol slot, as of match_symbols()
   std::vector<std::uint8_t> dirty_;                            ///< per symbol: some ring changed
   std::vector<std::uint32_t> dirty_list_;
   std::vector<std::uint8_t> forming_dirty_;                    ///< per ring

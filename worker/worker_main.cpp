@@ -7,6 +7,7 @@
 // move signals and a heartbeat through the link. It re-attaches by itself when the daemon
 // restarts, and exits non-zero if the daemon does not come back within the attach timeout.
 
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -120,7 +121,7 @@ class LinkSink final : public screener::worker::SignalSink {
 screener::protocol::HeartbeatBody heartbeat(const WorkerOptions& options, const screener::worker::Engine& engine,
                                             std::uint64_t lag, std::size_t pending) {
   const auto& s = engine.stats();
-  return screener::protocol::HeartbeatBody{.worker_index = options.index,
+  screener::protocol::HeartbeatBody beat{.worker_index = options.index,
                                            .traders = s.traders,
                                            .trader_generation = s.generation,
                                            .journal_lag = lag,
@@ -128,7 +129,12 @@ screener::protocol::HeartbeatBody heartbeat(const WorkerOptions& options, const 
                                            .signals = s.signals,
                                            .suppressed = s.suppressed,
                                            .eval_ns_total = s.eval_ns,
-                                           .pending_signals = pending};
+                                           .pending_signals = pending,
+                                           .eval_rounds = s.eval_rounds,
+                                           .eval_round_ns_total = s.eval_round_ns,
+                                           .eval_round_buckets = {}};
+  std::copy(s.eval_round_buckets.begin(), s.eval_round_buckets.end(), std::begin(beat.eval_round_buckets));
+  return beat;
 }
 
 /// SegmentReader::attach() in slices, so that SIGTERM or SIGINT ends the wait for screenerd (e.g.
@@ -229,6 +235,13 @@ int main(int argc, char** argv) {
           link->send_trader_stats(engine.stats().generation, trader_stats);
           last_trader_stats = std::chrono::steady_clock::now();
         }
+      }
+      if (link != nullptr && link->wants_write()) {
+        // The socket's queue is full: wait for room there instead of for the next publish (a
+        // futex cannot be polled with a socket), briefly, so a publish meanwhile is not kept long.
+        pollfd room{link->fd(), POLLOUT, 0};
+        ::poll(&room, 1, 1);
+        continue;
       }
       const bool busy = engine.waiting() || (link != nullptr && link->pending() > 0);
       const WaitOutcome outcome =

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/app/trader_service.hpp"
+#include "daemon/app/eval_round_histogram.hpp"
 
 #include <algorithm>
 #include <array>
@@ -107,6 +108,7 @@ struct TraderService::StatusState {
   std::int64_t last_reload_unix_ms = 0;
   bool last_reload_ok = true;
   std::string last_reload_error;
+  EvalRoundHistogram eval_rounds;
 
   void workers_changed(const std::vector<signals::WorkerInfo>& connected) {
     const std::lock_guard lock(mutex);
@@ -135,6 +137,7 @@ struct TraderService::StatusState {
     worker.beat = beat;
     worker.last_heartbeat_unix_ms = now_unix_ms();
     worker.connected = true;
+    eval_rounds.add(info.worker_index, info.pid, beat);
   }
 
   void trader_stats(std::uint64_t generation, std::span<const protocol::TraderStatsEntry> entries) {
@@ -341,6 +344,11 @@ void TraderService::publish_table() {
   writer_.publish();
   spdlog::info("trader table generation {}: {} traders over {} workers", *generation, registry_.traders().size(),
                workers_.size());
+}
+
+HistogramSnapshot TraderService::eval_round_histogram() const {
+  const std::lock_guard lock(status_->mutex);
+  return status_->eval_rounds.snapshot();
 }
 
 void TraderService::fill_stats(DaemonStats& stats) const {

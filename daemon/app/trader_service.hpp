@@ -15,6 +15,7 @@
 
 #include "common/segment_writer.hpp"
 #include "daemon/app/daemon_stats.hpp"
+#include "daemon/app/prometheus.hpp"
 #include "config/screener_config.hpp"
 #include "daemon/signals/signal_hub.hpp"
 #include "daemon/signals/sink_fanout.hpp"
@@ -50,6 +51,8 @@ class TraderService {
   /// the signals written for each) into `stats` (daemon_stats.hpp). Safe from the io thread while
   /// the hub thread records.
   void fill_stats(DaemonStats& stats) const;
+  /// The workers' evaluation rounds by duration (eval_round_histogram.hpp); any thread.
+  [[nodiscard]] HistogramSnapshot eval_round_histogram() const;
 
  private:
   void publish_table();

@@ -136,6 +136,7 @@ struct SignalHub::Impl {
   LogThrottle stdout_log;
   LogThrottle accept_log;
   std::array<std::byte, protocol::kMaxMessageBytes> buffer{};
+  std::array<std::byte, protocol::kMaxMessageBytes> ack_buffer{};
   std::vector<pollfd> fds;
 
   void start();
@@ -147,7 +148,8 @@ struct SignalHub::Impl {
   void read_messages(Connection& connection);
   void handle_message(Connection& connection, std::span<const std::byte> message);
   void handle_hello(Connection& connection, std::span<const std::byte> message);
-  void handle_signal(Connection& connection, std::span<const std::byte> message);
+  void handle_signals(Connection& connection, std::span<const std::byte> message);
+  void handle_signal(Connection& connection, std::uint64_t id, std::string_view json);
   void queue_ack(Connection& connection, std::uint64_t id);
   void flush_acks(Connection& connection) noexcept;
   void close_connection(Connection& connection, std::string_view why, bool warn);
@@ -381,8 +383,8 @@ void SignalHub::Impl::handle_message(Connection& connection, std::span<const std
       }
       return;
     }
-    case protocol::MessageType::Signal:
-      handle_signal(connection, message);
+    case protocol::MessageType::Signals:
+      handle_signals(connection, message);
       return;
     case protocol::MessageType::TraderStats: {
       const auto body = protocol::decode_body<protocol::TraderStatsBody>(message);
@@ -434,19 +436,20 @@ void SignalHub::Impl::handle_hello(Connection& connection, std::span<const std::
   spdlog::info("worker {} connected (pid {}, segment epoch {})", body->worker_index, body->pid, body->segment_epoch);
 }
 
-void SignalHub::Impl::handle_signal(Connection& connection, std::span<const std::byte> message) {
-  const auto body = protocol::decode_body<protocol::SignalBody>(message);
-  if (!body) {
-    close_connection(connection, fmt::format("a short Signal ({} bytes)", message.size()), true);
-    return;
-  }
-  const std::uint64_t id = body->id;
+void SignalHub::Impl::handle_signals(Connection& connection, std::span<const std::byte> message) {
+  // The records before a fault are written; the worker sends everything unacked again after it
+  // reconnects, and the written ids are acked then without being written twice.
+  const bool whole = protocol::for_each_signal(
+      message, [&](std::uint64_t id, std::string_view json) { handle_signal(connection, id, json); });
+  if (!whole) close_connection(connection, fmt::format("a malformed Signals message ({} bytes)", message.size()), true);
+}
+
+void SignalHub::Impl::handle_signal(Connection& connection, std::uint64_t id, std::string_view json) {
   if (recent->contains(id)) {
     duplicates.fetch_add(1, std::memory_order_relaxed);
     queue_ack(connection, id);
     return;
   }
-  const std::string_view json = protocol::signal_json(message);
   if (const auto problem = signal_json_problem(id, json)) {
     rejected.fetch_add(1, std::memory_order_relaxed);
     if (std::uint64_t suppressed = 0; reject_log.allow(suppressed)) {
@@ -489,11 +492,12 @@ void SignalHub::Impl::queue_ack(Connection& connection, std::uint64_t id) {
 }
 
 void SignalHub::Impl::flush_acks(Connection& connection) noexcept {
-  std::array<std::byte, sizeof(protocol::MessageHeader) + sizeof(protocol::AckBody)> message{};
+  std::array<std::uint64_t, protocol::kAcksPerMessage> ids;
   while (!connection.acks.empty()) {
-    const std::size_t length =
-        protocol::encode(protocol::MessageType::Ack, protocol::AckBody{connection.acks.front()}, message);
-    const ssize_t sent = ::send(connection.fd, message.data(), length, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const std::size_t batch = std::min(connection.acks.size(), ids.size());
+    std::copy_n(connection.acks.begin(), batch, ids.begin());
+    const auto [length, count] = protocol::encode_acks(std::span(ids.data(), batch), ack_buffer);
+    const ssize_t sent = ::send(connection.fd, ack_buffer.data(), length, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent < 0) {
       const int error = errno;
       if (error == EINTR) continue;
@@ -506,7 +510,7 @@ void SignalHub::Impl::flush_acks(Connection& connection) noexcept {
       }
       return;
     }
-    connection.acks.pop_front();
+    connection.acks.erase(connection.acks.begin(), connection.acks.begin() + static_cast<std::ptrdiff_t>(count));
   }
 }
 
