@@ -204,10 +204,14 @@ int main(int argc, char** argv) {
       metrics_options.health = [header = writer->view().header(), limit = config.segment.heartbeat_timeout] {
         return screener::app::segment_health(header, limit);
       };
-      metrics_options.extras = [&traders, bytes = writer->size_bytes()] {
+      // Both are reset after `metrics` below, so the endpoint's thread never reads them dead.
+      metrics_options.extras = [&traders, &frame_to_publish = ingest->frame_to_publish(),
+                                bytes = writer->size_bytes()] {
         screener::app::MetricsExtras extras;
         extras.segment_bytes = bytes;
         extras.sinks = traders->sink_stats();
+        extras.frame_to_publish_seconds = frame_to_publish.snapshot();
+        extras.worker_eval_seconds = traders->eval_round_histogram();
         return extras;
       };
       metrics = std::make_unique<screener::app::MetricsService>(std::move(metrics_options));

@@ -2,7 +2,8 @@
 // screenerd against screener-replay, both as real processes on loopback: the segment must end up
 // holding exactly the source's bars in every ring — every closed bar once, with the source's
 // values — whatever the exchange does on the way (dropped connections, lost close frames,
-// malformed frames, rate limits, TLS).
+// malformed frames, rate limits, TLS); and its /metrics page shows how long frames took to be
+// published.
 //
 // The source is a slice of real Binance 1m klines from ../shared/data; the expected bars of the
 // higher intervals are aggregated here, independently of the replay's own aggregation.
@@ -25,6 +26,8 @@
 #include "tests/segment_test_support.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_certificates.hpp"
+#include "tests/support/tiny_http.hpp"
 
 using namespace screener;
 using namespace std::chrono_literals;
@@ -103,6 +106,7 @@ struct Setup {
   std::string record_file{};      ///< screenerd --record
   int watchdog_seconds = 30;      ///< screenerd's silence limit per connection
   int refresh_seconds = 0;        ///< screenerd's exchangeInfo refresh ([universe]); 0: its default
+  bool metrics = false;           ///< [metrics] on a port the kernel picks (metrics_port() reads it)
 };
 
 class Exchange {
@@ -114,8 +118,8 @@ class Exchange {
                                   "--updates-per-bar", "3", "--speed", "max", "--listen", "127.0.0.1:0",
                                   "--port-file", dir.file("port"), "--ping-interval-ms", "1000"};
     if (setup.tls) {
-      make_certificates();
-      argv.insert(argv.end(), {"--tls-cert", dir.file("server.pem"), "--tls-key", dir.file("server.key")});
+      const auto certificates = test::make_test_certificates(dir.file(""));
+      argv.insert(argv.end(), {"--tls-cert", certificates.server_pem, "--tls-key", certificates.server_key});
     }
     for (std::size_t start = 0; start < setup.replay_flags.size();) {
       const std::size_t space = std::min(setup.replay_flags.find(' ', start), setup.replay_flags.size());
@@ -150,14 +154,15 @@ symbols = [{}]
 reconnect_min_ms = 50
 reconnect_max_ms = 400
 watchdog_seconds = {}
-)",
+{})",
                                                             segment.str(), ws, port, http, port,
                                                             setup.tls && setup.trust_ca ? dir.file("ca.pem") : "",
                                                             symbols,
                                                             setup.refresh_seconds > 0
                                                                 ? fmt::format("refresh_seconds = {}\n", setup.refresh_seconds)
                                                                 : std::string(),
-                                                            setup.watchdog_seconds);
+                                                            setup.watchdog_seconds,
+                                                            setup.metrics ? "[metrics]\nlisten = \"127.0.0.1:0\"\n" : "");
     std::vector<std::string> argv{SCREENER_BIN_DIR "/screenerd", "--config", dir.file("screener.toml")};
     if (!setup.record_file.empty()) argv.insert(argv.end(), {"--record", setup.record_file});
     daemon.emplace(argv, dir.file("daemon.log"));
@@ -233,6 +238,15 @@ watchdog_seconds = {}
     }
   }
 
+  /// The port screenerd's metrics endpoint bound, from its log line; 0 until it is there.
+  [[nodiscard]] int metrics_port() const {
+    constexpr std::string_view kLine = "metrics on http://127.0.0.1:";
+    const std::string log = daemon->log();
+    const auto at = log.find(kLine);
+    if (at == std::string::npos) return 0;
+    return std::atoi(log.c_str() + at + kLine.size());
+  }
+
   static std::string tail(const std::string& text, std::size_t bytes) {
     return text.size() <= bytes ? text : text.substr(text.size() - bytes);
   }
@@ -243,17 +257,6 @@ watchdog_seconds = {}
   std::optional<test::ChildProcess> daemon;
   int port = 0;
 
- private:
-  void make_certificates() {
-    const std::string script = fmt::format(
-        "cd {0} && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=screener-test-ca -keyout ca.key "
-        "-out ca.pem >/dev/null 2>&1 && openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key "
-        "-out server.csr >/dev/null 2>&1 && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext && "
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext "
-        "-out server.pem >/dev/null 2>&1",
-        dir.file(""));
-    REQUIRE(std::system(script.c_str()) == 0);
-  }
 };
 
 }  // namespace
@@ -280,6 +283,33 @@ TEST_CASE("DaemonHoldsExactlyTheSourceBarsInEveryRing", "[e2e]") {
                               bar.close, bar.volume, bar.quote_volume, bar.trades, bar.taker_buy_base_volume,
                               bar.taker_buy_quote_volume));
   }
+}
+
+TEST_CASE("MetricsScrapeCountsFramesFromArrivalToPublish", "[e2e][metrics]") {
+  const Setup setup{.metrics = true};
+  Exchange exchange(setup);
+  exchange.start_daemon(setup);
+  REQUIRE(test::eventually([&] { return exchange.metrics_port() > 0; }, 10s));
+  const auto port = static_cast<std::uint16_t>(exchange.metrics_port());
+
+  // The histogram is there from the start, and counts once frames flow.
+  std::string page;
+  const auto published_frames = [&]() -> unsigned long long {
+    try {
+      page = test::simple_request(port, "GET", "/metrics").body;
+    } catch (const std::runtime_error&) {
+      return 0;
+    }
+    constexpr std::string_view kCount = "\nscreener_frame_to_publish_seconds_count ";
+    const auto at = page.find(kCount);
+    return at == std::string::npos ? 0ULL : std::stoull(page.substr(at + kCount.size()));
+  };
+  const bool counted = test::eventually([&] { return published_frames() > 0; }, 30s);
+  INFO("--- /metrics:\n" << page << "\n--- daemon log (tail):\n" << Exchange::tail(exchange.daemon->log(), 4000));
+  REQUIRE(counted);
+  CHECK_THAT(page, Catch::Contains("# TYPE screener_frame_to_publish_seconds histogram\n"));
+  CHECK_THAT(page, Catch::Contains("screener_frame_to_publish_seconds_bucket{le=\"1e-05\"} "));
+  CHECK_THAT(page, Catch::Contains("screener_frame_to_publish_seconds_bucket{le=\"+Inf\"} "));
 }
 
 TEST_CASE("DroppedConnectionsAndLostCloseFramesAreBackfilledWithNothingMissingOrDoubled", "[e2e]") {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The ingest logic without a network: MarketWriter's gap detection and ring completeness,
-// Backfill's paging and its handling of 429/418, RestBudget's pacing, and the universe pick.
+// Backfill's paging and its handling of 429/418, RestBudget's pacing, the universe pick, and
+// FrameBatcher's bursts and their arrival-to-publish delays.
 // A manual scheduler and a scripted REST client stand in for Asio and the exchange.
 
 #include <catch2/catch.hpp>
@@ -15,6 +16,7 @@
 #include "common/interval.hpp"
 #include "common/kline_ring.hpp"
 #include "daemon/ingest/backfill.hpp"
+#include "daemon/ingest/frame_batcher.hpp"
 #include "daemon/ingest/market_writer.hpp"
 #include "daemon/ingest/rest_budget.hpp"
 #include "daemon/ingest/symbol_registry.hpp"
@@ -46,6 +48,11 @@ class ManualScheduler final : public ingest::Scheduler {
       tasks_.erase(tasks_.begin());
       task();
     }
+  }
+  /// Moves the clock without running anything, as time spent inside a task would.
+  void pass(std::chrono::milliseconds step) {
+    now_ += step;
+    wall_ += step;
   }
   void set_wall(std::chrono::system_clock::time_point wall) { wall_ = wall; }
   [[nodiscard]] std::size_t pending() const { return tasks_.size(); }
@@ -432,4 +439,64 @@ TEST_CASE("ExplicitUniverseWarnsAboutSymbolsTheExchangeDoesNotTrade", "[ingest][
   REQUIRE(choice.follow.size() == 1);
   REQUIRE(choice.warnings.size() == 1);
   CHECK_THAT(choice.warnings[0], Catch::Contains("NOPEUSDT"));
+}
+
+namespace {
+
+/// A FrameBatcher whose publish takes 1 ms of the manual clock, recording what it is told.
+struct BatcherProbe {
+  ManualScheduler scheduler;
+  int publishes = 0;
+  std::vector<std::chrono::milliseconds> delays;
+  ingest::FrameBatcher batcher{scheduler,
+                               [this] {
+                                 ++publishes;
+                                 scheduler.pass(1ms);
+                               },
+                               [this](ingest::FrameBatcher::Clock::duration delay) {
+                                 delays.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(delay));
+                               }};
+};
+
+}  // namespace
+
+TEST_CASE("FramesOfOneBurstArePublishedOnceEachWithItsArrivalToPublishDelay", "[ingest][latency]") {
+  BatcherProbe probe;
+  probe.batcher.frame_applied(probe.scheduler.now(), true);
+  probe.scheduler.pass(2ms);
+  probe.batcher.frame_applied(probe.scheduler.now(), true);
+  probe.batcher.frame_applied(probe.scheduler.now(), false);  // a control reply: publishes nothing of its own
+  probe.scheduler.pass(3ms);
+  CHECK(probe.publishes == 0);  // not before the handler that applied the frames returns
+
+  probe.scheduler.advance(0ms);
+  CHECK(probe.publishes == 1);
+  // Measured once the publish returned: 5 ms waiting plus the publish's own 1 ms, and 3 + 1.
+  CHECK(probe.delays == std::vector<std::chrono::milliseconds>{6ms, 4ms});
+
+  // The next burst starts empty: the frames already published are not reported again.
+  probe.batcher.frame_applied(probe.scheduler.now(), true);
+  probe.scheduler.advance(0ms);
+  CHECK(probe.publishes == 2);
+  CHECK(probe.delays == std::vector<std::chrono::milliseconds>{6ms, 4ms, 1ms});
+}
+
+TEST_CASE("PublishNowReportsTheWaitingFramesAndStopCancelsTheScheduledBurst", "[ingest][latency]") {
+  BatcherProbe probe;
+  probe.batcher.frame_applied(probe.scheduler.now(), true);
+  probe.scheduler.pass(2ms);
+  probe.batcher.publish_now();  // a lost connection: the workers must hear at once
+  CHECK(probe.publishes == 1);
+  CHECK(probe.delays == std::vector<std::chrono::milliseconds>{3ms});
+
+  probe.scheduler.advance(0ms);  // the burst's own publish still runs, with nothing left to report
+  CHECK(probe.publishes == 2);
+  CHECK(probe.delays.size() == 1);
+
+  probe.batcher.frame_applied(probe.scheduler.now(), true);
+  probe.batcher.stop();
+  probe.scheduler.advance(10ms);
+  CHECK(probe.publishes == 2);
+  CHECK(probe.delays.size() == 1);
+  CHECK(probe.scheduler.pending() == 0);
 }

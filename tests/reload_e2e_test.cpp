@@ -4,7 +4,8 @@
 // The operator edits files in the traders directory; screenerd notices (inotify) and reloads.
 // What must hold throughout: a trader added starts signalling, a trader removed stops, a broken
 // file changes nothing but is reported with its position, no signal is written twice, and the
-// market data in the segment has no gap.
+// market data in the segment has no gap. And `screenerd --check-config`'s report of the sinks and
+// the metrics endpoint, which must never print a secret.
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -17,6 +18,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdlib.h>
 #include <string>
 #include <vector>
 
@@ -240,4 +242,55 @@ TEST_CASE("TradersAddedRemovedOrBrokenWhileRunningReloadWithoutGapsOrRepeats", "
     }
     CHECK(closed >= 300);
   }
+}
+
+TEST_CASE("CheckConfigListsSinksTheirTradersAndTheMetricsEndpointButNoSecrets", "[reload][config]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("traders"));
+  dir.write("traders/green.toml", trader_file("green", "close > open") + "sinks = [\"ops\"]\n");
+  dir.write("traders/red.toml", trader_file("red", "close < open"));  // no `sinks`: every sink
+  dir.write("traders/quiet.toml", trader_file("quiet", "close < open") + "sinks = []\n");
+  // The URL from the environment carries its secret in the path, as Slack's and Discord's do.
+  const std::string variable = fmt::format("SCREENER_TEST_HOOK_{}", ::getpid());
+  REQUIRE(::setenv(variable.c_str(), "https://hooks.example.com/services/PATH-SECRET?sig=ENV-SECRET", 1) == 0);
+  dir.write("screener.toml", fmt::format(R"([traders]
+dir = "{}"
+[metrics]
+listen = "127.0.0.1:9464"
+[sinks.ops]
+type = "webhook"
+url = "https://alerts.example.com:8443/hook?token=QUERY-SECRET"
+headers = {{ Authorization = "Bearer HEADER-SECRET" }}
+[sinks.pager]
+type = "webhook"
+url_env = "{}"
+[sinks.live]
+type = "websocket"
+listen = "127.0.0.1:8765"
+)",
+                                         dir.file("traders"), variable));
+  const auto [status, output] = check_config(dir);
+  ::unsetenv(variable.c_str());
+  INFO(output);
+  CHECK(status == 0);
+  CHECK(output.find("metrics       http://127.0.0.1:9464/metrics and /healthz\n") != std::string::npos);
+  CHECK(output.find("sinks         3\n") != std::string::npos);
+  CHECK(output.find("  live (websocket): serves ws://127.0.0.1:8765/signals\n    traders red\n") != std::string::npos);
+  CHECK(output.find("  ops (webhook): POST https://alerts.example.com:8443/hook (query not shown); headers "
+                    "Authorization\n    traders green red\n") != std::string::npos);
+  CHECK(output.find(fmt::format("  pager (webhook): POST https://hooks.example.com:443/... (from ${}; path and query "
+                                "not shown)\n    traders red\n",
+                                variable)) != std::string::npos);
+  for (const char* secret : {"QUERY-SECRET", "token=", "HEADER-SECRET", "PATH-SECRET", "ENV-SECRET", "sig="})
+    CHECK(output.find(secret) == std::string::npos);
+
+  // Without [metrics] and sinks, the report says so.
+  dir.write("screener.toml", fmt::format("[traders]\ndir = \"{}\"\n", dir.file("traders")));
+  std::filesystem::remove(dir.file("traders/green.toml"));
+  std::filesystem::remove(dir.file("traders/quiet.toml"));
+  const auto [plain_status, plain_output] = check_config(dir);
+  INFO(plain_output);
+  CHECK(plain_status == 0);
+  CHECK(plain_output.find("metrics       off (no [metrics] listen)\n") != std::string::npos);
+  CHECK(plain_output.find("sinks         none\n") != std::string::npos);
 }

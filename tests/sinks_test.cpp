@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Signal sinks: the webhook (retries, idempotency, rate limit), isolation between sinks, the
-// WebSocket endpoint's trader filter, and the fan-out's routes. Loopback only; every wait bounded.
+// Signal sinks: the webhook (retries, idempotency, rate limit, HTTPS with and without a trusted CA),
+// isolation between sinks, the WebSocket endpoint's trader filter, and the fan-out's routes.
+// Loopback only; every wait bounded.
 #include <catch2/catch.hpp>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <memory>
@@ -13,6 +16,8 @@
 #include "daemon/signals/sink_fanout.hpp"
 #include "daemon/signals/webhook_sink.hpp"
 #include "daemon/signals/websocket_sink.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_certificates.hpp"
 #include "tests/support/tiny_http.hpp"
 #ifdef SCREENER_HAVE_WS_TEST_CLIENT
 #include "tests/support/ws_test_client.hpp"
@@ -56,6 +61,42 @@ bool eventually(F condition, std::chrono::milliseconds timeout) {
   }
   return condition();
 }
+
+/// What spdlog's default logger writes while this lives; the sinks report failures only there.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", ring_));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+
+  [[nodiscard]] std::string text() const {
+    std::string all;
+    for (const std::string& line : ring_->last_formatted()) all += line;
+    return all;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> ring_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+/// A TLS TinyHttpServer answering 200 with a certificate for 127.0.0.1 from a fresh test CA, and a
+/// webhook configuration pointing at it over https (no retries: a refused handshake ends at once).
+struct HttpsHook {
+  screener::test::TempDir dir;
+  screener::test::TestCertificates certificates = screener::test::make_test_certificates(dir.file(""));
+  TinyHttpServer server{[](std::size_t, const RecordedRequest&) { return CannedReply{}; },
+                        screener::test::TlsIdentity{certificates.server_pem, certificates.server_key}};
+  SinkConfig config = [this] {
+    SinkConfig https = webhook("ops", server.port());
+    https.url = "https://127.0.0.1:" + std::to_string(server.port()) + "/hook?token=t";
+    https.retries = 0;
+    return https;
+  }();
+};
 
 }  // namespace
 
@@ -260,3 +301,43 @@ TEST_CASE("SlowWebSocketClientIsDroppedWithAReason", "[sinks]") {
   fanout.stop();
 }
 #endif
+
+TEST_CASE("HttpsWebhookTrustingTheTestCaDeliversOnceWithKeyAndBodyIntact", "[sinks][tls]") {
+  HttpsHook hook;
+  auto sink = screener::signals::make_webhook_sink(hook.config, hook.certificates.ca_pem);
+  sink->start();
+  const std::string json = signal_json("alpha", 60'000);
+  sink->enqueue(std::make_shared<const std::string>(json), "alpha");
+  REQUIRE(eventually([&] { return sink->stats().delivered == 1; }, 10s));
+  std::this_thread::sleep_for(100ms);  // no further attempt follows a success
+  const auto requests = hook.server.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[0].target == "/hook?token=t");
+  CHECK(requests[0].body == json);
+  CHECK(requests[0].headers.at("content-type") == "application/json");
+  CHECK(requests[0].headers.at("idempotency-key") == screener::format_signal_id(*screener::signal_id_in_json(json)));
+  CHECK(requests[0].headers.at("x-source") == "screener");
+  CHECK(hook.server.failed_handshakes() == 0);
+  CHECK(sink->stats().failed == 0);
+  sink->stop();
+}
+
+TEST_CASE("HttpsWebhookNotTrustingTheServersCaFailsCertificateVerificationAndDeliversNothing", "[sinks][tls]") {
+  HttpsHook hook;
+  const CapturedLog log;
+  // No CA file: the system store, which does not hold the test CA.
+  auto sink = screener::signals::make_webhook_sink(hook.config, "");
+  sink->start();
+  sink->enqueue(std::make_shared<const std::string>(signal_json("alpha", 60'000)), "alpha");
+  REQUIRE(eventually([&] { return sink->stats().failed == 1; }, 10s));
+  CHECK(eventually([&] { return hook.server.failed_handshakes() >= 1; }, 5s));
+  sink->stop();
+  CHECK(hook.server.requests().empty());  // nothing was sent past the handshake
+  CHECK(sink->stats().delivered == 0);
+  const std::string text = log.text();
+  INFO(text);
+  CHECK_THAT(text, Catch::Contains("webhook sink 'ops' (https://127.0.0.1:") && Catch::Contains("gave up") &&
+                       Catch::Contains("certificate verify failed"));
+  CHECK_THAT(text, !Catch::Contains("token=t"));  // the log shows the origin, never the query
+}

@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/interval.hpp"
 #include "common/segment_layout.hpp"
+#include "daemon/net/url.hpp"
 
 namespace screener::app {
 
@@ -21,6 +24,45 @@ std::string warmup_text(const rules::CheckedRule& rule) {
   for (const rules::IntervalBars& w : rule.warmup)
     out += fmt::format("{}{} bars of {}", out.empty() ? "" : ", ", w.bars, interval_name(w.interval));
   return out.empty() ? "none" : out;
+}
+
+std::string bracketed(const std::string& host) { return host.find(':') != std::string::npos ? "[" + host + "]" : host; }
+
+/// Where a webhook posts, safe to print: the query and fragment are dropped (tokens live there),
+/// and a URL taken from the environment keeps its path to itself as well, since it was put there
+/// to stay out of files (Slack- and Discord-style hooks carry the secret in the path).
+std::string webhook_target(const config::SinkConfig& sink) {
+  const auto url = net::parse_url(sink.url);
+  // Never the parser's error: it quotes the URL.
+  if (!url) return "an unparsable URL";
+  const std::string origin = fmt::format("{}://{}:{}", url->tls ? "https" : "http", bracketed(url->host), url->port);
+  if (!sink.url_env.empty()) return fmt::format("{}/... (from ${}; path and query not shown)", origin, sink.url_env);
+  const std::string path = url->target.substr(0, url->target.find_first_of("?#"));
+  const bool cut = path.size() < url->target.size();
+  return fmt::format("{}{}{}", origin, path.empty() ? "/" : path, cut ? " (query not shown)" : "");
+}
+
+std::string sink_line(const config::SinkConfig& sink) {
+  if (sink.type == config::SinkConfig::Type::WebSocket)
+    return fmt::format("  {} (websocket): serves ws://{}/signals", sink.name, sink.listen);
+  std::string line = fmt::format("  {} (webhook): POST {}", sink.name, webhook_target(sink));
+  // Header values are often credentials (Authorization): their names are enough to check.
+  if (!sink.headers.empty()) {
+    std::string names;
+    for (const auto& header : sink.headers) names += (names.empty() ? "" : ", ") + header.first;
+    line += fmt::format("; headers {}", names);
+  }
+  return line;
+}
+
+std::string routed_traders(const config::SinkConfig& sink, const traders::TraderRegistry& traders) {
+  std::string names;
+  for (const traders::LoadedTrader& t : traders.traders()) {
+    const auto& listed = t.spec.sinks;
+    if (t.spec.all_sinks || std::find(listed.begin(), listed.end(), sink.name) != listed.end())
+      names += (names.empty() ? "" : " ") + t.spec.name;
+  }
+  return names.empty() ? "none" : names;
 }
 
 }  // namespace
@@ -49,6 +91,14 @@ std::string describe_configuration(const config::ScreenerConfig& config, const t
   line(fmt::format("workers       connect to {}; fired state in {}", config.socket_path(), config.state_dir()));
   const std::string jsonl = config.jsonl_path();
   line(fmt::format("signals       {}{}", jsonl.empty() ? "no file" : jsonl, config.signals.to_stdout ? ", stdout" : ""));
+  line(config.metrics.listen.empty()
+           ? std::string("metrics       off (no [metrics] listen)")
+           : fmt::format("metrics       http://{}/metrics and /healthz", config.metrics.listen));
+  line(fmt::format("sinks         {}", config.sinks.empty() ? std::string("none") : std::to_string(config.sinks.size())));
+  for (const config::SinkConfig& sink : config.sinks) {
+    line(sink_line(sink));
+    line(fmt::format("    traders {}", routed_traders(sink, traders)));
+  }
   line(fmt::format("traders       {} from {}", traders.traders().size(),
                    traders.dir().empty() ? std::string("<none>") : traders.dir()));
   for (const traders::LoadedTrader& t : traders.traders()) {

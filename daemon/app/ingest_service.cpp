@@ -57,8 +57,11 @@ IngestService::IngestService(boost::asio::io_context& io, shm::SegmentWriter& wr
   feed_options.reconnect_min = config.ingest.reconnect_min;
   feed_options.reconnect_max = config.ingest.reconnect_max;
   feed_options.max_connects_per_5min = config.ingest.max_connects_per_5min;
-  feeds_ = std::make_unique<ingest::FeedManager>(io, tls, scheduler_, *market_, registry_, feed_options,
-                                                 [this] { publish(); });
+  feeds_ = std::make_unique<ingest::FeedManager>(
+      io, tls, scheduler_, *market_, registry_, feed_options, [this] { publish(); },
+      [this](ingest::Scheduler::Clock::duration delay) noexcept {
+        frame_to_publish_.observe(std::chrono::duration<double>(delay).count());
+      });
   if (recorder_) feeds_->record_to(&*recorder_);
   budget_.set_limit(1200, config.ingest.rest_weight_share);  // until exchangeInfo states the real limit
 }

@@ -14,6 +14,7 @@
 #include "common/segment_writer.hpp"
 #include "daemon/app/asio_scheduler.hpp"
 #include "daemon/app/daemon_stats.hpp"
+#include "daemon/app/prometheus.hpp"
 #include "daemon/app/systemd_notify.hpp"
 #include "daemon/feed/rest_parsers.hpp"
 #include "daemon/ingest/backfill.hpp"
@@ -47,6 +48,10 @@ class IngestService {
   /// Symbols followed now (for the service status line).
   [[nodiscard]] std::size_t active_symbols() const noexcept { return registry_.active_count(); }
 
+  /// Each market frame's delay from its arrival to the publish that made it visible to the
+  /// workers. Observed on the io thread; safe to snapshot from any thread while this lives.
+  [[nodiscard]] const Histogram& frame_to_publish() const noexcept { return frame_to_publish_; }
+
  private:
   void fetch_exchange_info(int attempt);
   void on_exchange_info(const std::string& body);
@@ -68,6 +73,7 @@ class IngestService {
   std::shared_ptr<net::HttpClient> control_rest_;
   ingest::RestBudget budget_;
   ingest::SymbolRegistry registry_;
+  Histogram frame_to_publish_{Histogram::latency_seconds_buckets()};  ///< before feeds_, which feeds it
   std::unique_ptr<ingest::Backfill> backfill_;
   std::unique_ptr<ingest::MarketWriter> market_;
   std::unique_ptr<ingest::FeedManager> feeds_;

@@ -128,7 +128,7 @@ std::string render_metrics(const DaemonStats& s, const MetricsExtras& extras) {
     w.histogram("screener_frame_to_publish_seconds", "From a frame's arrival to its publication in the segment",
                 *extras.frame_to_publish_seconds);
   if (extras.worker_eval_seconds)
-    w.histogram("screener_worker_eval_seconds", "Time of one worker evaluation round", *extras.worker_eval_seconds);
+    w.histogram("screener_worker_eval_round_seconds", "Duration of the workers' evaluation rounds (one wake that evaluated)", *extras.worker_eval_seconds);
   w.gauge("screener_stats_updated_seconds", "When these statistics were collected (Unix time)",
           static_cast<double>(s.updated_unix_ms) / 1000.0);
   return w.take();
@@ -189,7 +189,11 @@ MetricsService::MetricsService(MetricsServiceOptions options) : impl_(std::make_
     auto guard = boost::asio::make_work_guard(impl->io);
     impl->io.run();
   });
-  spdlog::info("metrics on http://{}/metrics and /healthz", impl_->options.listen);
+  // The bound port, not the configured one: with port 0 the kernel chose it, and tests read it here.
+  const auto address = net::parse_listen_address(impl_->options.listen);
+  const std::string host = address ? address->host : std::string("?");
+  spdlog::info("metrics on http://{}:{}/metrics and /healthz",
+               host.find(':') != std::string::npos ? "[" + host + "]" : host, impl_->server->port());
 }
 
 MetricsService::~MetricsService() { stop(); }

@@ -45,7 +45,8 @@ class Histogram {
   void observe(double value) noexcept;
   [[nodiscard]] HistogramSnapshot snapshot() const;
 
-  /// Latency buckets in seconds, 100 µs .. 10 s: frame -> publish, worker evaluation time.
+  /// Latency buckets in seconds, 10 µs .. 10 s: frame -> publish, worker evaluation time. They
+  /// start at 10 µs because a healthy publish is well under a millisecond and needs resolving.
   [[nodiscard]] static std::vector<double> latency_seconds_buckets();
 
  private:

@@ -78,14 +78,15 @@ class FeedManager::Router final : public feed::FrameHandler {
 
 FeedManager::FeedManager(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> tls,
                          Scheduler& scheduler, MarketWriter& market, const SymbolRegistry& registry,
-                         FeedOptions options, std::function<void()> on_batch)
+                         FeedOptions options, std::function<void()> on_batch,
+                         std::function<void(Clock::duration)> on_frame_published)
     : io_(io),
       tls_(std::move(tls)),
       scheduler_(scheduler),
       market_(market),
       registry_(registry),
       options_(std::move(options)),
-      on_batch_(std::move(on_batch)),
+      batcher_(scheduler, std::move(on_batch), std::move(on_frame_published)),
       router_(std::make_unique<Router>(*this)),
       random_(std::random_device{}()) {}
 
@@ -95,6 +96,7 @@ void FeedManager::stop() {
   if (stopped_) return;
   stopped_ = true;
   *alive_ = false;
+  batcher_.stop();
   for (auto& slot : slots_) {
     if (slot->current) slot->current->close("daemon stopping");
     if (slot->replacement) slot->replacement->close("daemon stopping");
@@ -270,15 +272,17 @@ void FeedManager::rotate(Slot& slot, const char* why) {
 
 void FeedManager::on_frame(Slot& slot, std::uint64_t generation, const char* data, std::size_t size,
                            std::size_t capacity) {
+  const Clock::time_point arrival = scheduler_.now();
   ++stats_.frames;
   ++slot.frames;
-  slot.last_frame = scheduler_.now();
+  slot.last_frame = arrival;
   if (recorder_ != nullptr) recorder_->record(realtime_ns(), slot.id, std::string_view(data, size));
 
   router_->set_source(&slot, generation);
   const feed::ParseResult result = parser_.parse_padded(data, size, capacity, *router_);
   if (result.outcome == feed::FrameOutcome::Rejected) log_reject(result);
-  if (router_->take_market_frame()) {
+  const bool market_frame = router_->take_market_frame();
+  if (market_frame) {
     slot.got_data[generation] = true;
     if (generation == slot.current_generation) slot.failures = 0;
   }
@@ -297,14 +301,7 @@ void FeedManager::on_frame(Slot& slot, std::uint64_t generation, const char* dat
     spdlog::info("connection {}: replacement live, old connection closed", slot.id);
   }
 
-  if (!batch_pending_) {
-    batch_pending_ = true;
-    scheduler_.after(milliseconds(0), [this, alive = std::weak_ptr<bool>(alive_)] {
-      if (alive.expired() || !*alive.lock()) return;
-      batch_pending_ = false;
-      on_batch_();
-    });
-  }
+  batcher_.frame_applied(arrival, market_frame);
 }
 
 void FeedManager::on_closed(Slot& slot, std::uint64_t generation, const std::string& reason) {
@@ -336,7 +333,7 @@ void FeedManager::on_closed(Slot& slot, std::uint64_t generation, const std::str
 
 void FeedManager::mark_streams_lost(const Slot& slot) {
   for (const auto& [symbol, interval_index] : slot.rings) market_.stream_lost(symbol, interval_index);
-  on_batch_();
+  batcher_.publish_now();
 }
 
 void FeedManager::schedule_reconnect(Slot& slot) {

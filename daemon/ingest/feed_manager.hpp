@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "daemon/feed/frame_parser.hpp"
+#include "daemon/ingest/frame_batcher.hpp"
 #include "daemon/ingest/market_writer.hpp"
 #include "daemon/ingest/recorder.hpp"
 #include "daemon/ingest/scheduler.hpp"
@@ -60,9 +61,12 @@ struct ConnectionStatus {
 class FeedManager {
  public:
   /// `on_batch` runs after frames were applied, at most once per burst of frames (publish).
+  /// `on_frame_published`, when set, hears each market frame's arrival-to-publish delay after
+  /// the `on_batch` that published it (FrameBatcher).
   FeedManager(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> tls, Scheduler& scheduler,
               MarketWriter& market, const SymbolRegistry& registry, FeedOptions options,
-              std::function<void()> on_batch);
+              std::function<void()> on_batch,
+              std::function<void(Scheduler::Clock::duration)> on_frame_published = {});
   ~FeedManager();
   FeedManager(const FeedManager&) = delete;
   FeedManager& operator=(const FeedManager&) = delete;
@@ -104,7 +108,7 @@ class FeedManager {
   MarketWriter& market_;
   const SymbolRegistry& registry_;
   FeedOptions options_;
-  std::function<void()> on_batch_;
+  FrameBatcher batcher_;
   feed::FrameParser parser_;
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<Slot>> slots_;
@@ -113,7 +117,6 @@ class FeedManager {
   Recorder* recorder_ = nullptr;
   FeedStats stats_;
   std::uint64_t next_request_id_ = 1;
-  bool batch_pending_ = false;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   Scheduler::Clock::time_point last_reject_log_{};

@@ -3,12 +3,18 @@
 
 // Plain-socket HTTP helpers for tests, loopback only and every wait bounded: a one-request
 // client, and a server that records each request and answers it as a callback says (after an
-// optional delay, to play a slow or hung peer).
+// optional delay, to play a slow or hung peer), over plain TCP or over TLS (OpenSSL directly,
+// with a certificate such as make_test_certificates() makes).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,7 +22,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -44,8 +52,12 @@ inline std::string lower(std::string text) {
   return text;
 }
 
-/// Reads one request (headers and Content-Length body) within `timeout`; false on EOF/timeout.
-inline bool read_request(int fd, RecordedRequest& out, std::chrono::milliseconds timeout) {
+/// Reads some bytes into `buffer`, waiting at most `wait`: how many, or <= 0 on EOF, timeout or error.
+using ByteReader = std::function<long(char* buffer, std::size_t size, std::chrono::milliseconds wait)>;
+
+/// Reads one request (headers and Content-Length body) through `read` within `timeout`; false on
+/// EOF/timeout.
+inline bool read_request(const ByteReader& read, RecordedRequest& out, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string data;
   std::size_t header_end = std::string::npos;
@@ -80,13 +92,40 @@ inline bool read_request(int fd, RecordedRequest& out, std::chrono::milliseconds
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
     char buffer[4096];
-    const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
+    const long got = read(buffer, sizeof buffer, left);
     if (got <= 0) return false;
     data.append(buffer, static_cast<std::size_t>(got));
   }
+}
+
+/// Waits at most `wait` for `fd` to become readable.
+inline bool readable(int fd, std::chrono::milliseconds wait) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
+}
+
+/// A ByteReader of a plain socket.
+inline ByteReader socket_reader(int fd) {
+  return [fd](char* buffer, std::size_t size, std::chrono::milliseconds wait) -> long {
+    if (!readable(fd, wait)) return 0;
+    return ::recv(fd, buffer, size, 0);
+  };
+}
+
+/// A ByteReader of a TLS connection. Bytes OpenSSL already decrypted are not visible to poll(),
+/// so they are taken first; a record that arrives only in part is bounded by the socket's
+/// SO_RCVTIMEO.
+inline ByteReader tls_reader(SSL* ssl, int fd) {
+  return [ssl, fd](char* buffer, std::size_t size, std::chrono::milliseconds wait) -> long {
+    if (::SSL_pending(ssl) == 0 && !readable(fd, wait)) return 0;
+    return ::SSL_read(ssl, buffer, static_cast<int>(size));
+  };
+}
+
+/// Reads one request from a plain socket within `timeout`; false on EOF/timeout.
+inline bool read_request(int fd, RecordedRequest& out, std::chrono::milliseconds timeout) {
+  return read_request(socket_reader(fd), out, timeout);
 }
 
 inline int listen_loopback(std::uint16_t& port) {
@@ -102,12 +141,21 @@ inline int listen_loopback(std::uint16_t& port) {
   return fd;
 }
 
+/// The certificate and key a TLS TinyHttpServer presents (PEM files).
+struct TlsIdentity {
+  std::string certificate;
+  std::string key;
+};
+
 /// Serves on 127.0.0.1:<port()>, one thread per connection; `reply` decides each answer from
-/// the request's index (0-based) and the request.
+/// the request's index (0-based) and the request. With `tls`, every connection starts with a TLS
+/// handshake presenting that identity; handshakes the client aborts are counted, not recorded.
 class TinyHttpServer {
  public:
-  explicit TinyHttpServer(std::function<CannedReply(std::size_t, const RecordedRequest&)> reply)
+  explicit TinyHttpServer(std::function<CannedReply(std::size_t, const RecordedRequest&)> reply,
+                          std::optional<TlsIdentity> tls = std::nullopt)
       : reply_(std::move(reply)) {
+    if (tls) tls_ = make_tls_context(*tls);
     listener_ = listen_loopback(port_);
     thread_ = std::thread([this] { run(); });
   }
@@ -134,8 +182,31 @@ class TinyHttpServer {
     }
     return requests().size() >= count;
   }
+  /// TLS handshakes that failed, e.g. because the client did not trust the certificate.
+  [[nodiscard]] std::size_t failed_handshakes() const noexcept { return failed_handshakes_.load(); }
 
  private:
+  using TlsContext = std::unique_ptr<SSL_CTX, decltype(&::SSL_CTX_free)>;
+  using TlsConnection = std::unique_ptr<SSL, decltype(&::SSL_free)>;
+  static constexpr std::chrono::milliseconds kIoTimeout{5000};
+
+  static TlsContext make_tls_context(const TlsIdentity& identity) {
+    TlsContext context(::SSL_CTX_new(::TLS_server_method()), &::SSL_CTX_free);
+    if (!context || ::SSL_CTX_use_certificate_chain_file(context.get(), identity.certificate.c_str()) != 1 ||
+        ::SSL_CTX_use_PrivateKey_file(context.get(), identity.key.c_str(), SSL_FILETYPE_PEM) != 1)
+      throw std::runtime_error("TinyHttpServer: cannot load " + identity.certificate + " / " + identity.key);
+    return context;
+  }
+
+  /// Blocking calls on `fd` (the TLS handshake, a partial record, a write to a peer that does not
+  /// read) give up after kIoTimeout instead of hanging the test.
+  static void bound_blocking_calls(int fd) {
+    timeval limit{};
+    limit.tv_sec = kIoTimeout.count() / 1000;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  }
+
   void run() {
     while (!stop_.load()) {
       pollfd p{listener_, POLLIN, 0};
@@ -147,8 +218,26 @@ class TinyHttpServer {
   }
 
   void serve(int fd) {
+    // OpenSSL writes without MSG_NOSIGNAL: a client that hangs up mid-handshake must give this
+    // thread EPIPE, not kill the test binary with SIGPIPE.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+    bound_blocking_calls(fd);
+    TlsConnection ssl(nullptr, &::SSL_free);
+    if (tls_) {
+      ssl.reset(::SSL_new(tls_.get()));
+      if (!ssl || ::SSL_set_fd(ssl.get(), fd) != 1 || ::SSL_accept(ssl.get()) != 1) {
+        ++failed_handshakes_;
+        ::ERR_clear_error();  // the error queue is per thread; leave it clean for the next test
+        ::close(fd);
+        return;
+      }
+    }
+    const ByteReader read = ssl ? tls_reader(ssl.get(), fd) : socket_reader(fd);
     RecordedRequest request;
-    if (read_request(fd, request, std::chrono::milliseconds(5000))) {
+    if (read_request(read, request, kIoTimeout)) {
       std::size_t index = 0;
       {
         const std::lock_guard lock(mutex_);
@@ -162,12 +251,21 @@ class TinyHttpServer {
       const std::string text = "HTTP/1.1 " + std::to_string(answer.status) + " X\r\nContent-Length: " +
                                std::to_string(answer.body.size()) + "\r\nConnection: close\r\n" +
                                answer.extra_headers + "\r\n" + answer.body;
-      [[maybe_unused]] const auto sent = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+      if (ssl) {
+        [[maybe_unused]] const int sent = ::SSL_write(ssl.get(), text.data(), static_cast<int>(text.size()));
+      } else {
+        [[maybe_unused]] const auto sent = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+      }
     }
+    if (ssl) ::SSL_shutdown(ssl.get());  // close_notify: the reply ends cleanly, not truncated
+    ssl.reset();
+    ::ERR_clear_error();
     ::close(fd);
   }
 
   std::function<CannedReply(std::size_t, const RecordedRequest&)> reply_;
+  TlsContext tls_{nullptr, &::SSL_CTX_free};
+  std::atomic<std::size_t> failed_handshakes_{0};
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
