@@ -354,6 +354,51 @@ TEST_CASE("A restarted engine does not repeat the signal and keeps the cooldown 
   CHECK(read_file(state + "/cross100.fired") == "ABCUSDT " + std::to_string(minute(10)) + "\n");
 }
 
+TEST_CASE("A restarted engine evaluates the bars that closed while it was down, as late, and goes on live",
+          "[engine]") {
+  TempDir dir;
+  const std::string state = dir.file("state");
+  std::filesystem::create_directory(state);
+  worker::EngineOptions options;
+  options.state_dir_override = state;
+  const auto traders = one_trader("cross100", "1m", "close > 100");
+
+  EngineHarness h;
+  Minutes m(h);
+  start_warm(h, m, {90, 90, 90, 90, 90}, traders, options);
+  CHECK(m.live(95).empty());  // minute 5
+  h.stop_engine();
+  CHECK(read_file(state + "/worker-0.evaluated") == "ABCUSDT 1m " + std::to_string(minute(5)) + "\n");
+
+  // While the worker is down: minutes 6 to 8 close, the edge at minute 7.
+  m.history({95, 110, 90});
+  h.start_engine(options);
+  h.apply(traders);
+  h.step();
+  const auto caught_up = h.take();
+  REQUIRE(caught_up.size() == 1);
+  CHECK(json_int(caught_up[0].json, "bar_open_time") == minute(7));
+  CHECK(caught_up[0].json.find("\"late\":true") != std::string::npos);
+  // Then live as before: minute 9 is an edge again, and not late.
+  const auto live = m.live(120);
+  REQUIRE(live.size() == 1);
+  CHECK(json_int(live[0].json, "bar_open_time") == minute(9));
+  CHECK(live[0].json.find("\"late\":false") != std::string::npos);
+}
+
+TEST_CASE("A first start without a progress file evaluates no history", "[engine]") {
+  TempDir dir;
+  const std::string state = dir.file("state");
+  std::filesystem::create_directory(state);
+  worker::EngineOptions options;
+  options.state_dir_override = state;
+  EngineHarness h;
+  Minutes m(h);
+  // An edge in the history (minute 3) is not alerted: start_warm requires no signal.
+  start_warm(h, m, {90, 90, 90, 110, 90}, one_trader("cross100", "1m", "close > 100"), options);
+  CHECK(m.live(90).empty());
+}
+
 TEST_CASE("After a daemon restart the bar already signalled arrives again and is not signalled again",
           "[engine]") {
   TempDir dir;

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/kline_ring.hpp"
@@ -166,6 +168,7 @@ Engine::Engine(shm::SegmentView view, EngineOptions options, SignalSink& sink)
   const std::size_t rings = view_.ring_count();
   series_.resize(rings);
   resume_after_.assign(rings, 0);
+  late_resume_.assign(rings, 0);
   closed_traders_.resize(rings);
   intrabar_traders_.resize(rings);
   ring_other_intervals_.resize(rings);
@@ -182,6 +185,10 @@ void Engine::apply_table(const shm::TraderTableSnapshot& table) {
   fired_writer_.reload_from_files();
   const std::string state_dir = options_.state_dir_override.empty() ? table.state_dir : options_.state_dir_override;
   if (!fired_store_ || fired_store_->dir() != state_dir) fired_store_ = std::make_unique<FiredStore>(state_dir);
+  if (!progress_loaded_) {
+    progress_loaded_ = true;
+    load_progress(state_dir);
+  }
 
   config::TraderCheckOptions check;
   for (std::uint32_t i = 0; i < view_.interval_count(); ++i)
@@ -338,10 +345,20 @@ void Engine::match_symbols() {
     if (!needed[ring]) {
       series_[ring].reset();
       resume_after_[ring] = 0;
+      late_resume_[ring] = 0;
       continue;
     }
     if (series_[ring]) continue;
     const auto interval_index = static_cast<std::uint32_t>(ring % interval_count);
+    if (!restart_progress_.empty()) {
+      const std::string key = fmt::format("{} {}", slot_names_[ring / interval_count],
+                                          interval_name(shm::geometry_interval(view_.geometry(), interval_index)));
+      if (auto it = restart_progress_.find(key); it != restart_progress_.end()) {
+        resume_after_[ring] = it->second;
+        late_resume_[ring] = 1;
+        restart_progress_.erase(it);
+      }
+    }
     series_[ring] = std::make_unique<Series>(static_cast<std::uint32_t>(ring),
                                              shm::geometry_interval(view_.geometry(), interval_index), history_);
     series_[ring]->set_keys(keys_[interval_index], history_);
@@ -405,6 +422,7 @@ void Engine::process() {
     evaluate_intrabar(ring);
   }
   submit_fired();
+  submit_progress(false);
   const auto took = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
   stats_.eval_ns += took;
@@ -428,9 +446,11 @@ void Engine::sync_symbol(std::uint32_t symbol) {
     const std::uint32_t ring = symbol * interval_count + iv;
     const bool has_traders = !closed_traders_[ring].empty();
     const std::int64_t resume = result == SyncResult::Warmed ? std::exchange(resume_after_[ring], 0) : 0;
+    const bool restarted = result == SyncResult::Warmed && std::exchange(late_resume_[ring], 0) != 0;
     if (result == SyncResult::Warmed && has_traders && s->bars_held() > 0) {
-      // Primed at the newest bar; after a table change at the bar evaluated last, if still held,
-      // and the bars after it are evaluated as fresh.
+      // Primed at the newest bar; after a table change or a restart at the bar evaluated last, if
+      // still held, and the bars after it are evaluated as fresh (late after a restart: they
+      // closed while nobody evaluated them).
       std::size_t prime_age = 0;
       if (resume != 0) {
         while (prime_age < s->bars_held() && s->bar(prime_age)->open_time_ms > resume) ++prime_age;
@@ -443,7 +463,7 @@ void Engine::sync_symbol(std::uint32_t symbol) {
       stats_.skipped_bars += prime_age - fresh;
       for (std::size_t age = fresh; age-- > 0;) {
         const std::int64_t open = s->bar(age)->open_time_ms;
-        jobs_.push_back(Job{symbol, static_cast<std::uint8_t>(iv), open, open <= backfilled, false, now});
+        jobs_.push_back(Job{symbol, static_cast<std::uint8_t>(iv), open, restarted || open <= backfilled, false, now});
       }
     } else if (result == SyncResult::Advanced && has_traders) {
       for (const FreshBar& f : fresh_)
@@ -627,7 +647,66 @@ void Engine::submit_fired() {
 
 void Engine::persist_fired() {
   submit_fired();
+  submit_progress(true);
   fired_writer_.drain();
+}
+
+void Engine::load_progress(const std::string& state_dir) {
+  if (state_dir.empty()) return;
+  progress_path_ = fmt::format("{}/worker-{}.evaluated", state_dir, options_.worker_index);
+  std::ifstream in(progress_path_);
+  if (!in) return;  // a first start: nothing was evaluated before
+  std::string symbol;
+  std::string interval;
+  std::int64_t open_ms = 0;
+  std::size_t rings = 0;
+  while (in >> symbol >> interval >> open_ms) {
+    restart_progress_[symbol + ' ' + interval] = open_ms;
+    ++rings;
+  }
+  if (!in.eof()) {
+    spdlog::warn("{}: unreadable after {} entries; bars closed while this worker was down are evaluated "
+                 "only for those",
+                 progress_path_, rings);
+  }
+  if (rings > 0) {
+    spdlog::info("{}: resuming after the bars a previous run evaluated ({} rings); bars closed since are "
+                 "evaluated as late",
+                 progress_path_, rings);
+  }
+}
+
+void Engine::submit_progress(bool now) {
+  if (fired_store_ == nullptr || fired_store_->dir().empty()) return;
+  const auto at = std::chrono::steady_clock::now();
+  if (!now && at - last_progress_submit_ < std::chrono::seconds(1)) return;
+  last_progress_submit_ = at;
+  progress_path_ = fmt::format("{}/worker-{}.evaluated", fired_store_->dir(), options_.worker_index);
+  const std::uint32_t interval_count = view_.interval_count();
+  // A bar synced but still waiting for a higher timeframe is not evaluated yet.
+  std::map<std::uint32_t, std::int64_t> waiting;
+  for (const Job& job : jobs_) {
+    if (job.prime) continue;
+    const std::uint32_t ring = job.symbol * interval_count + job.interval;
+    auto [it, added] = waiting.emplace(ring, job.open_time_ms - 1);
+    if (!added) it->second = std::min(it->second, job.open_time_ms - 1);
+  }
+  std::string text;
+  for (std::uint32_t ring = 0; ring < series_.size(); ++ring) {
+    const Series* s = series_[ring].get();
+    if (s == nullptr || closed_traders_[ring].empty()) continue;
+    const std::string& name = slot_names_[ring / interval_count];
+    std::int64_t through = 0;
+    if (late_resume_[ring] != 0) {
+      through = resume_after_[ring];  // not warmed yet since the restart: keep what was read
+    } else if (s->warmed() && s->bars_held() > 0) {
+      through = s->newest_open_time();
+    }
+    if (auto it = waiting.find(ring); it != waiting.end()) through = std::min(through, it->second);
+    if (through <= 0 || name.empty()) continue;
+    text += fmt::format("{} {} {}\n", name, interval_name(s->interval()), through);
+  }
+  fired_writer_.replace_file(progress_path_, std::move(text));
 }
 
 }  // namespace screener::worker

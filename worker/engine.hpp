@@ -11,6 +11,11 @@
 //   process()       sync the changed series, evaluate the traders of every fresh bar in bar order,
 //                   emit signals through the SignalSink
 //
+// A restarted worker goes on where it stopped: every second, and when it stops, it records per
+// (symbol, interval) the newest bar it evaluated (`<state_dir>/worker-<index>.evaluated`), and a
+// new engine of the same index evaluates the bars that closed after those, up to max_catch_up per
+// ring, as `late`: the alerts of a crash, an upgrade or a daemon restart arrive late instead of never.
+//
 // A trader on interval T is evaluated at the close of each T bar. A value `@H` of another
 // timeframe is taken from the last H bar whose close time is <= the T bar's close time; when that
 // H bar has not reached the segment yet (the exchange sends each interval's close separately),
@@ -126,6 +131,10 @@ class Engine {
             std::span<const std::size_t> ages);
   /// Hands the fired changes since the last call to the writer thread.
   void submit_fired();
+  /// Reads the evaluation progress a previous engine of this worker index left in `state_dir`.
+  void load_progress(const std::string& state_dir);
+  /// Hands the evaluation progress to the writer thread, at most once a second unless `now`.
+  void submit_progress(bool now);
   [[nodiscard]] bool timeframes_ready(std::span<const std::uint8_t> intervals, std::uint32_t symbol,
                                       std::int64_t close_ms) const;
   [[nodiscard]] Series* series(std::uint32_t symbol, std::uint8_t interval) const noexcept {
@@ -153,6 +162,13 @@ class Engine {
   /// so that the traders evaluated on one bar read consecutive entries.
   std::vector<GateState> gates_;
   std::vector<std::string> slot_names_;                        ///< per symbol slot, as of match_symbols()
+  /// "SYMBOL INTERVAL" -> open time of the newest bar a previous engine evaluated; taken by the
+  /// first series of that ring, which then evaluates the bars after it (late_resume_).
+  std::map<std::string, std::int64_t, std::less<>> restart_progress_;
+  bool progress_loaded_ = false;
+  std::vector<std::uint8_t> late_resume_;                      ///< per ring: the resume is a restart's
+  std::chrono::steady_clock::time_point last_progress_submit_{};
+  std::string progress_path_;
   std::vector<std::uint8_t> dirty_;                            ///< per symbol: some ring changed
   std::vector<std::uint32_t> dirty_list_;
   std::vector<std::uint8_t> forming_dirty_;                    ///< per ring

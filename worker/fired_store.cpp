@@ -37,13 +37,8 @@ std::expected<std::map<std::string, std::int64_t, std::less<>>, std::string> Fir
   return fired;
 }
 
-std::expected<void, std::string> FiredStore::save(std::string_view trader,
-                                                  const std::map<std::string, std::int64_t, std::less<>>& fired) const {
-  if (dir_.empty()) return {};
-  const std::string file = path(trader);
+std::expected<void, std::string> write_file_atomically(const std::string& file, std::string_view text) {
   const std::string temporary = file + ".tmp";
-  std::string text;
-  for (const auto& [symbol, open_ms] : fired) text += fmt::format("{} {}\n", symbol, open_ms);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return std::unexpected(fmt::format("cannot write {}: {}", temporary, std::strerror(errno)));
   std::size_t done = 0;
@@ -61,6 +56,14 @@ std::expected<void, std::string> FiredStore::save(std::string_view trader,
   if (::rename(temporary.c_str(), file.c_str()) != 0)
     return std::unexpected(fmt::format("cannot rename {} to {}: {}", temporary, file, std::strerror(errno)));
   return {};
+}
+
+std::expected<void, std::string> FiredStore::save(std::string_view trader,
+                                                  const std::map<std::string, std::int64_t, std::less<>>& fired) const {
+  if (dir_.empty()) return {};
+  std::string text;
+  for (const auto& [symbol, open_ms] : fired) text += fmt::format("{} {}\n", symbol, open_ms);
+  return write_file_atomically(path(trader), text);
 }
 
 }  // namespace screener::worker

@@ -15,6 +15,9 @@
 
 namespace screener::worker {
 
+/// Writes `text` to `file` through `file`.tmp and a rename: a crash leaves the old or the new file.
+[[nodiscard]] std::expected<void, std::string> write_file_atomically(const std::string& file, std::string_view text);
+
 class FiredStore {
  public:
   /// `dir` empty: nothing is persisted.

@@ -29,6 +29,15 @@ void FiredWriter::submit(const FiredStore& store, const std::string& trader, std
   wake_.notify_one();
 }
 
+void FiredWriter::replace_file(std::string path, std::string text) {
+  {
+    const std::lock_guard lock(mutex_);
+    whole_files_[std::move(path)] = std::move(text);
+    ++submitted_;
+  }
+  wake_.notify_one();
+}
+
 void FiredWriter::drain() {
   std::unique_lock lock(mutex_);
   draining_ = true;
@@ -57,16 +66,18 @@ void FiredWriter::run() {
   auto last_round = std::chrono::steady_clock::now() - min_gap_;
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-    if (pending_.empty()) return;  // stopping, and the destructor drained first
+    wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || !whole_files_.empty(); });
+    if (pending_.empty() && whole_files_.empty()) return;  // stopping, and the destructor drained first
     // Changes arriving within the gap join this round: one write per trader for a burst.
     wake_.wait_until(lock, last_round + min_gap_, [&] { return stopping_ || draining_; });
     std::vector<Pending> batch;
     batch.swap(pending_);
+    std::map<std::string, std::string> whole_files;
+    whole_files.swap(whole_files_);
     const std::uint64_t taken = submitted_;
     if (std::exchange(forget_files_, false)) files_.clear();
     lock.unlock();
-    write_round(std::move(batch));
+    write_round(std::move(batch), std::move(whole_files));
     last_round = std::chrono::steady_clock::now();
     lock.lock();
     done_ = taken;
@@ -74,7 +85,7 @@ void FiredWriter::run() {
   }
 }
 
-void FiredWriter::write_round(std::vector<Pending> batch) {
+void FiredWriter::write_round(std::vector<Pending> batch, std::map<std::string, std::string> whole_files) {
   std::vector<TraderFile*> changed;
   for (Pending& p : batch) {
     const std::string key = p.store.dir() + '/' + p.trader;
@@ -100,6 +111,14 @@ void FiredWriter::write_round(std::vector<Pending> batch) {
     } else {
       ++failed;
       spdlog::error("{}; a restart may repeat this trader's last signals", saved.error());
+    }
+  }
+  for (const auto& [path, text] : whole_files) {
+    if (auto saved = write_file_atomically(path, text); saved) {
+      ++written;
+    } else {
+      ++failed;
+      spdlog::error("{}", saved.error());
     }
   }
   const std::lock_guard lock(mutex_);

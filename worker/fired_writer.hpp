@@ -9,7 +9,8 @@
 // The engine hands over only what changed (trader, symbol, bar) and returns at once. The thread
 // keeps each trader's whole map, read from its file the first time the trader changes, applies
 // the changes and rewrites the files of the traders that changed, at most once per `min_gap`:
-// a burst of fires costs one write per trader. A worker killed outright loses at most the last
+// a burst of fires costs one write per trader. Other small state files (the engine's evaluation
+// progress) go the same way, whole. A worker killed outright loses at most the last
 // `min_gap` of changes; the daemon writes each signal id once, so a repeated bar is not
 // written twice, and a graceful stop (the engine's destructor) drains everything first.
 
@@ -41,6 +42,9 @@ class FiredWriter {
 
   /// Queues `changes` to `trader`'s file in `store`'s directory; never waits for the disk.
   void submit(const FiredStore& store, const std::string& trader, std::vector<FiredChange> changes);
+  /// Queues a whole file to be written atomically; a later text for the same path replaces one
+  /// not written yet.
+  void replace_file(std::string path, std::string text);
   /// Returns once everything submitted so far is written (or has failed and been logged).
   void drain();
   /// Forgets the maps kept in memory, so that the next change to a trader reads its file again:
@@ -65,13 +69,14 @@ class FiredWriter {
   };
 
   void run();
-  void write_round(std::vector<Pending> batch);
+  void write_round(std::vector<Pending> batch, std::map<std::string, std::string> whole_files);
 
   std::chrono::milliseconds min_gap_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable drained_;
   std::vector<Pending> pending_;
+  std::map<std::string, std::string> whole_files_;  ///< path -> text, for replace_file()
   std::uint64_t submitted_ = 0;  ///< submit() calls
   std::uint64_t done_ = 0;       ///< submit() calls whose changes are written or failed
   bool draining_ = false;        ///< a drain() waits: skip the gap
