@@ -46,6 +46,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench/bench_args.hpp"
 #include "bench/bench_process.hpp"
 #include "bench/bench_stats.hpp"
 #include "bench/kline_frames.hpp"
@@ -105,11 +106,7 @@ void usage(std::FILE* out) {
                "  --symbols N --depth N --journal N   geometry (400, 1440, 65536; 6 intervals)\n");
 }
 
-template <class T>
-bool parse_number(std::string_view text, T& out) {
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && ptr == text.data() + text.size();
-}
+using screener::bench::parse_number;
 
 std::optional<Options> parse_options(int argc, char** argv) {
   Options o;

@@ -66,6 +66,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/bench_args.hpp"
 #include "bench/bench_process.hpp"
 #include "bench/bench_stats.hpp"
 #include "common/clock.hpp"
@@ -159,11 +160,7 @@ void usage(std::FILE* out) {
                "                          SCHED_OTHER): the pipeline's latency without queueing behind other work\n");
 }
 
-template <class T>
-bool parse_number(std::string_view text, T& out) {
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && ptr == text.data() + text.size();
-}
+using screener::bench::parse_number;
 
 std::optional<Options> parse_options(int argc, char** argv) {
   Options o;

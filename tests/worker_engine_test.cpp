@@ -99,6 +99,17 @@ void start_warm(EngineHarness& h, Minutes& m, const std::vector<double>& history
   REQUIRE(h.engine().trader_count() == traders.size());
 }
 
+/// A scratch state directory (fired files, evaluation progress) and engine options that use it.
+struct StateDir {
+  StateDir() : path(dir.file("state")) {
+    std::filesystem::create_directory(path);
+    options.state_dir_override = path;
+  }
+  TempDir dir;
+  std::string path;
+  worker::EngineOptions options;
+};
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::ostringstream text;
@@ -326,11 +337,9 @@ TEST_CASE("A cooldown of 10m on 1m bars suppresses edges before the 10th minute 
 // ------------------------------------------------------------------------------------- 4. restart
 
 TEST_CASE("A restarted engine does not repeat the signal and keeps the cooldown from the fired file", "[engine]") {
-  TempDir dir;
-  const std::string state = dir.file("state");
-  std::filesystem::create_directory(state);
-  worker::EngineOptions options;
-  options.state_dir_override = state;
+  const StateDir state_dir;
+  const std::string& state = state_dir.path;
+  const worker::EngineOptions& options = state_dir.options;
   const auto traders = one_trader("cross100", "1m", "close > 100", "cooldown = \"5 bars\"\n");
 
   EngineHarness h;
@@ -356,11 +365,9 @@ TEST_CASE("A restarted engine does not repeat the signal and keeps the cooldown 
 
 TEST_CASE("A restarted engine evaluates the bars that closed while it was down, as late, and goes on live",
           "[engine]") {
-  TempDir dir;
-  const std::string state = dir.file("state");
-  std::filesystem::create_directory(state);
-  worker::EngineOptions options;
-  options.state_dir_override = state;
+  const StateDir state_dir;
+  const std::string& state = state_dir.path;
+  const worker::EngineOptions& options = state_dir.options;
   const auto traders = one_trader("cross100", "1m", "close > 100");
 
   EngineHarness h;
@@ -387,11 +394,8 @@ TEST_CASE("A restarted engine evaluates the bars that closed while it was down, 
 }
 
 TEST_CASE("A first start without a progress file evaluates no history", "[engine]") {
-  TempDir dir;
-  const std::string state = dir.file("state");
-  std::filesystem::create_directory(state);
-  worker::EngineOptions options;
-  options.state_dir_override = state;
+  const StateDir state_dir;
+  const worker::EngineOptions& options = state_dir.options;
   EngineHarness h;
   Minutes m(h);
   // An edge in the history (minute 3) is not alerted: start_warm requires no signal.
@@ -401,11 +405,9 @@ TEST_CASE("A first start without a progress file evaluates no history", "[engine
 
 TEST_CASE("After a daemon restart the bar already signalled arrives again and is not signalled again",
           "[engine]") {
-  TempDir dir;
-  const std::string state = dir.file("state");
-  std::filesystem::create_directory(state);
-  worker::EngineOptions options;
-  options.state_dir_override = state;
+  const StateDir state_dir;
+  const std::string& state = state_dir.path;
+  const worker::EngineOptions& options = state_dir.options;
   const auto traders = one_trader("cross100", "1m", "close > 100");
   {
     EngineHarness h;
